@@ -1,0 +1,173 @@
+"""`lookalike` command line: a thin face over SearchService."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lookalike.config import Settings
+from lookalike.errors import LookalikeError
+from lookalike.models import Hit, IndexReport
+from lookalike.search import SearchService
+
+app = typer.Typer(
+    help="Reverse product-image search: index a folder of product photos, then search it by photo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+TopK = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="How many products to return.")]
+CategoryOpt = Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+def _service() -> SearchService:
+    return SearchService(Settings())
+
+
+def _fail(exc: LookalikeError) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    return typer.Exit(code=1)
+
+
+def _print_hits(hits: list[Hit], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps([{"rank": i, **h.to_dict()} for i, h in enumerate(hits, 1)]))
+        return
+    if not hits:
+        out.print("no matching products")
+        return
+    table = Table("rank", "score", "product id", "category", "title", "path")
+    for i, h in enumerate(hits, 1):
+        p = h.product
+        table.add_row(str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", str(p.path))
+    out.print(table)
+
+
+def _print_report(r: IndexReport) -> None:
+    rate = r.embedded / r.seconds if r.seconds else 0.0
+    out.print(
+        f"indexed {r.root}: {r.scanned} images scanned, {r.new} new, {r.changed} changed, "
+        f"{r.unchanged} unchanged, {r.removed} removed, {r.embedded} embedded "
+        f"in {r.seconds:.1f}s ({rate:.1f} img/s)"
+    )
+    if r.stale:
+        out.print(f"[yellow]{r.stale} indexed images have no file any more; re-run with --prune to remove them[/]")
+    if r.failed:
+        err.print(f"[yellow]skipped {len(r.failed)} files that could not be read:[/]")
+        for rel, why in r.failed:
+            err.print(f"  {rel}: {why}", highlight=False, markup=False)
+
+
+@app.command()
+def index(
+    path: Annotated[Path, typer.Argument(help="Folder of product images; sub-folders are categories.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove indexed images whose file is gone.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """Index (or update) a catalog folder: only new or changed images are embedded."""
+    try:
+        with _service() as svc:
+            report = svc.index(path, prune=prune, progress=progress)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    _print_report(report)
+
+
+@app.command()
+def search(
+    image: Annotated[Path, typer.Argument(help="A photo of the product you are looking for.")],
+    top_k: TopK = 10,
+    category: CategoryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Find the products that look most like IMAGE."""
+    try:
+        with _service() as svc:
+            hits = svc.search_image(image, top_k=top_k, category=category)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    _print_hits(hits, as_json)
+
+
+@app.command()
+def similar(
+    product_id: Annotated[list[str], typer.Argument(help="Indexed product id(s) to find more like.")],
+    unlike: Annotated[list[str], typer.Option("--unlike", help="Product id(s) to steer away from.")] = [],  # noqa: B006
+    top_k: TopK = 10,
+    category: CategoryOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """More like these products (and less like --unlike ones), from the index."""
+    try:
+        with _service() as svc:
+            hits = svc.similar(product_id, unlike, top_k=top_k, category=category)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    _print_hits(hits, as_json)
+
+
+@app.command()
+def info(as_json: JsonOpt = False) -> None:
+    """What is indexed: collection, encoder, dimension, images per category, where the data lives."""
+    try:
+        with _service() as svc:
+            i = svc.info()
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(i.__dict__))
+        return
+    out.print(f"collection  {i.collection}\nbackend     {i.backend}\nlocation    {i.location}")
+    out.print(f"encoder     {i.encoder} ({i.dim}-d)\nimages      {i.points}")
+    table = Table("category", "images")
+    for cat, n in i.categories.items():
+        table.add_row(cat, str(n))
+    out.print(table)
+
+
+@app.command("encoders")
+def list_encoders() -> None:
+    """The encoders lookalike knows, their dimension, modalities, licence and whether weights are here."""
+    from lookalike import encoders
+
+    table = Table("name", "dim", "modalities", "licence", "weights", "about")
+    for s in encoders.available():
+        table.add_row(s.name, str(s.dim), ", ".join(sorted(s.modalities)), s.licence,
+                      "present" if s.weights_present() else "missing", s.description)
+    out.print(table)
+
+
+@app.command("demo-data")
+def demo_data(
+    target: Annotated[Path, typer.Argument(help="Folder to write the demo catalog into.")],
+    wheel: Annotated[Path | None, typer.Option(help="A saleor-2.10.1 wheel already on disk.")] = None,
+) -> None:
+    """Build the demo catalog (45 product photos from the Saleor demo store, CC-BY 4.0)."""
+    from lookalike import demo_data as demo
+
+    try:
+        written = demo.build(target, wheel)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    cats = sorted({p.parent.name for p in written})
+    out.print(f"wrote {len(written)} product photos in {len(cats)} categories to {target}")
+    out.print(demo.CREDIT, style="dim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,69 @@
+"""Settings: LOOKALIKE_* environment variables, an optional TOML file, then defaults, in that order."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _config_file() -> Path:
+    """The TOML file: LOOKALIKE_CONFIG, else ./lookalike.toml (absent files are simply skipped)."""
+    return Path(os.environ.get("LOOKALIKE_CONFIG", "lookalike.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOKALIKE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(user_data_dir("lookalike", appauthor=False)),
+        description="Where the embedded Qdrant store and caches live.",
+    )
+    qdrant_url: str | None = Field(None, description="Qdrant server/cluster URL; unset = embedded store.")
+    qdrant_api_key: SecretStr | None = None
+    qdrant_timeout: float = Field(10.0, gt=0, description="Seconds per request to a Qdrant server.")
+    collection: str = Field("products", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    encoder: str = "efficientnet-lite0"
+    batch_size: int = Field(16, ge=1, le=1024)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int | None = Field(None, ge=1, description="CPU threads for the encoder; unset = all cores.")
+
+    category_from: Literal["path", "top", "parent"] = Field(
+        "path",
+        description="Category of an image: 'path' = every folder under the catalog root joined by "
+        "category_separator, 'top' = the first folder only, 'parent' = the folder holding the file.",
+    )
+    category_separator: str = " / "
+    uncategorized: str = "Uncategorized"
+
+    max_image_pixels: int = Field(50_000_000, ge=1, description="Refuse larger images (decompression bombs).")
+    max_image_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Refuse larger image files.")
+
+    hnsw_m: int = Field(16, ge=4, le=128)
+    hnsw_ef_construct: int = Field(128, ge=8, le=1024)
+    search_ef: int = Field(128, ge=8, le=4096)
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "qdrant" / self.collection
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml)

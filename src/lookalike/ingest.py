@@ -1,0 +1,148 @@
+"""scan → diff against the index by content hash → embed only what is new or changed → upsert.
+
+Every batch is upserted (and flushed) before the next is embedded, and point ids are derived from
+the file's catalog path, so a run killed at any moment is resumed by running it again: finished
+batches are found unchanged, nothing is embedded twice, nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+from tqdm import tqdm
+
+from lookalike.catalog import CategoryRule, ScannedFile, point_id, scan, sha256_file
+from lookalike.encoders import Encoder
+from lookalike.errors import ImageError
+from lookalike.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, load_image
+from lookalike.models import IndexReport, Product
+from lookalike.store import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    batch_size: int = 16
+    rule: CategoryRule = CategoryRule()
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+    prune: bool = False
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    point_id: str
+    sha256: str
+
+
+def _indexed(store: VectorStore) -> dict[str, _Indexed]:
+    """rel_path → what the index holds for it."""
+    out: dict[str, _Indexed] = {}
+    for p in store.iter_points():
+        rel = p.payload.get("rel_path")
+        if rel is not None:
+            out[str(rel)] = _Indexed(point_id=p.id, sha256=str(p.payload.get("sha256", "")))
+    return out
+
+
+def _hash_all(files: Sequence[ScannedFile], report: IndexReport, progress: bool) -> list[Product]:
+    products: list[Product] = []
+    for f in tqdm(files, desc="hashing", unit="file", disable=not progress, leave=False):
+        try:
+            products.append(f.to_product(sha256_file(f.path)))
+        except OSError as exc:
+            report.failed.append((f.rel_path, f"cannot be read ({exc.strerror or exc})"))
+    return products
+
+
+def _batches(items: Sequence[Product], size: int) -> Iterator[list[Product]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _load_batch(batch: list[Product], opts: IngestOptions) -> tuple[list[Product], list[Image.Image], list[tuple[str, str]]]:
+    ok: list[Product] = []
+    images: list[Image.Image] = []
+    failed: list[tuple[str, str]] = []
+    for product in batch:
+        try:
+            images.append(
+                load_image(product.path, name=product.rel_path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+            )
+            ok.append(product)
+        except ImageError as exc:
+            failed.append((product.rel_path, str(exc).removeprefix(f"{product.rel_path}: ")))
+    return ok, images, failed
+
+
+def index_catalog(
+    root: Path,
+    store: VectorStore,
+    encoder: Encoder,
+    opts: IngestOptions | None = None,
+    *,
+    after_batch: Callable[[int], None] | None = None,
+) -> IndexReport:
+    """Bring the collection in line with the catalog folder; returns what was done.
+
+    `after_batch(n)` is called after the n-th batch is stored (progress hooks, crash tests).
+    """
+    opts = opts or IngestOptions()
+    started = time.perf_counter()
+    files = scan(Path(root), opts.rule)
+    report = IndexReport(root=Path(root).resolve(), scanned=len(files))
+    products = _hash_all(files, report, opts.progress)
+    indexed = _indexed(store)
+
+    todo: list[Product] = []
+    for product in products:
+        known = indexed.get(product.rel_path)
+        if known is None:
+            report.new += 1
+            todo.append(product)
+        elif known.sha256 != product.sha256:
+            report.changed += 1
+            todo.append(product)
+        else:
+            report.unchanged += 1
+
+    bar = tqdm(total=len(todo), desc="embedding", unit="img", disable=not opts.progress or not todo)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookalike-load") as pool:
+        # Decode the next batch while the encoder works on this one.
+        batches = list(_batches(todo, opts.batch_size))
+        pending: Future | None = pool.submit(_load_batch, batches[0], opts) if batches else None
+        for n, _ in enumerate(batches, start=1):
+            assert pending is not None
+            ok, images, failed = pending.result()
+            pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
+            report.failed.extend(failed)
+            if ok:
+                vectors = encoder.embed_images(images)
+                store.upsert([point_id(p.rel_path) for p in ok], vectors, [p.payload() for p in ok])
+                report.embedded += len(ok)
+            bar.update(len(ok) + len(failed))
+            if after_batch is not None:
+                after_batch(n)
+    bar.close()
+
+    present = {p.rel_path for p in products} | {f.rel_path for f in files}
+    gone = [entry.point_id for rel, entry in indexed.items() if rel not in present]
+    if gone and opts.prune:
+        store.delete(gone)
+        report.removed = len(gone)
+    elif gone:
+        report.stale = len(gone)
+        log.warning("%d indexed images are no longer in %s; run with --prune to remove them", len(gone), root)
+    if report.embedded or report.removed:
+        store.optimize()
+    report.seconds = time.perf_counter() - started
+    return report
+

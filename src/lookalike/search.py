@@ -1,0 +1,188 @@
+"""SearchService: the one API every face (CLI, REST, web UI) calls; it knows no UI."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from lookalike import encoders
+from lookalike.catalog import CategoryRule
+from lookalike.config import Settings
+from lookalike.errors import LookalikeError, NotFoundError
+from lookalike.images import load_image
+from lookalike.ingest import IngestOptions, index_catalog
+from lookalike.models import CollectionInfo, Hit, IndexReport, Product
+from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
+
+MAX_TOP_K = 1000
+ImageInput = Image.Image | bytes | str | Path
+
+
+class SearchService:
+    """Wires settings, encoder and store together; opens each lazily and once."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        store: VectorStore | None = None,
+        encoder: encoders.Encoder | None = None,
+    ):
+        self.settings = settings or Settings()
+        self._store = store
+        self._encoder = encoder
+        self._lock = threading.Lock()
+
+    # -- components --------------------------------------------------------------------------------
+    @property
+    def encoder(self) -> encoders.Encoder:
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    s = self.settings
+                    self._encoder = encoders.get_encoder(s.encoder, device=s.device, threads=s.threads)
+        return self._encoder
+
+    @property
+    def schema(self) -> Schema:
+        if self._encoder is not None:
+            return Schema(self._encoder.name, self._encoder.dim)
+        spec = encoders.spec(self.settings.encoder)  # name and dim without loading the weights
+        return Schema(spec.name, spec.dim)
+
+    @property
+    def store(self) -> VectorStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.settings, self.schema)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> SearchService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- indexing ------------------------------------------------------------------------------------
+    def ingest_options(self, *, prune: bool = False, progress: bool = False) -> IngestOptions:
+        s = self.settings
+        return IngestOptions(
+            batch_size=s.batch_size,
+            rule=CategoryRule(mode=s.category_from, separator=s.category_separator, uncategorized=s.uncategorized),
+            max_pixels=s.max_image_pixels,
+            max_bytes=s.max_image_bytes,
+            prune=prune,
+            progress=progress,
+        )
+
+    def index(
+        self,
+        root: Path,
+        *,
+        prune: bool = False,
+        progress: bool = False,
+        after_batch: Callable[[int], None] | None = None,
+    ) -> IndexReport:
+        opts = self.ingest_options(prune=prune, progress=progress)
+        return index_catalog(Path(root), self.store, self.encoder, opts, after_batch=after_batch)
+
+    # -- queries -------------------------------------------------------------------------------------
+    def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:
+        if isinstance(image, Image.Image):
+            return image.convert("RGB")
+        s = self.settings
+        return load_image(image, name=name, max_pixels=s.max_image_pixels, max_bytes=s.max_image_bytes)
+
+    def embed_image(self, image: ImageInput) -> np.ndarray:
+        return self.encoder.embed_images([self.load_query_image(image)])[0]
+
+    def search_image(self, image: ImageInput, top_k: int = 10, category: str | None = None) -> list[Hit]:
+        """Products that look most like `image`, best first, one hit per product."""
+        self._check_query(top_k, category)
+        return self.search_vector(self.embed_image(image), top_k=top_k, category=category)
+
+    def search_vector(
+        self,
+        vector: np.ndarray,
+        top_k: int = 10,
+        category: str | None = None,
+        exclude_products: Sequence[str] = (),
+    ) -> list[Hit]:
+        flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products))
+        return self._distinct(lambda limit: self.store.search(vector, limit, flt), top_k)
+
+    def similar(
+        self,
+        positive: Sequence[str],
+        negative: Sequence[str] = (),
+        top_k: int = 10,
+        category: str | None = None,
+    ) -> list[Hit]:
+        """More like these products, less like those: Qdrant's recommend over every view of each."""
+        if not positive:
+            raise LookalikeError("give at least one product to find more like")
+        self._check_query(top_k, category)
+        pos = [v for pid in positive for v in self._product_vectors(pid)]
+        neg = [v for pid in negative for v in self._product_vectors(pid)]
+        flt = PointFilter(category=category, exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])))
+        return self._distinct(lambda limit: self.store.recommend(pos, neg, limit, flt), top_k)
+
+    def _product_vectors(self, product_id: str) -> list[np.ndarray]:
+        ids = [p.id for p in self.store.iter_points(PointFilter(product_id=product_id))]
+        vectors = [p.vector for p in self.store.retrieve(ids, with_vectors=True) if p.vector is not None]
+        if not vectors:
+            raise NotFoundError(f"no product '{product_id}' in the index")
+        return vectors
+
+    def _distinct(self, query: Callable[[int], list[ScoredPoint]], top_k: int) -> list[Hit]:
+        """Best view per product: fetch more points than asked until top_k distinct products are found."""
+        limit = top_k * 3
+        while True:
+            points = query(limit)
+            hits: dict[str, Hit] = {}
+            for p in points:
+                product = Product.from_payload(p.payload)
+                if product.product_id not in hits:
+                    hits[product.product_id] = Hit(product=product, score=p.score, point_id=p.id)
+            if len(hits) >= top_k or len(points) < limit:
+                return list(hits.values())[:top_k]
+            limit *= 4
+
+    def _check_query(self, top_k: int, category: str | None) -> None:
+        if not 1 <= top_k <= MAX_TOP_K:
+            raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
+        if category is not None and category not in self.categories():
+            raise NotFoundError(f"no category '{category}' in the index")
+
+    # -- catalog views ---------------------------------------------------------------------------------
+    def categories(self) -> dict[str, int]:
+        """Indexed images per category, read from the index (never from the file system)."""
+        return dict(sorted(self.store.categories().items()))
+
+    def product(self, product_id: str) -> list[Product]:
+        views = [Product.from_payload(p.payload) for p in self.store.iter_points(PointFilter(product_id=product_id))]
+        if not views:
+            raise NotFoundError(f"no product '{product_id}' in the index")
+        return sorted(views, key=lambda p: p.rel_path)
+
+    def info(self) -> CollectionInfo:
+        store = self.store
+        return CollectionInfo(
+            collection=self.settings.collection,
+            backend=store.backend,
+            location=store.location,
+            encoder=store.schema.encoder,
+            dim=store.schema.dim,
+            points=store.count(),
+            categories=self.categories(),
+        )

@@ -1,0 +1,144 @@
+"""The VectorStore interface: what lookalike needs from Qdrant, whichever way Qdrant runs."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lookalike.errors import SchemaMismatchError
+
+VECTOR_NAME = "image"
+CATEGORY_FIELD = "category"
+PRODUCT_FIELD = "product_id"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What made the vectors: opening a collection with another encoder would give garbage results."""
+
+    encoder: str
+    dim: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"encoder": self.encoder, "dim": self.dim}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Schema:
+        return cls(encoder=str(d["encoder"]), dim=int(d["dim"]))
+
+    def check(self, expected: Schema, where: str) -> None:
+        if self != expected:
+            raise SchemaMismatchError(
+                f"{where} was built with encoder '{self.encoder}' ({self.dim}-d) but lookalike is set to "
+                f"'{expected.encoder}' ({expected.dim}-d). Set LOOKALIKE_ENCODER={self.encoder}, or use "
+                "another LOOKALIKE_COLLECTION for the new encoder (or delete the old one and re-index)."
+            )
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    id: str
+    payload: dict[str, Any]
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ScoredPoint:
+    id: str
+    score: float
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PointFilter:
+    """The filters lookalike uses; each backend translates it into its own Qdrant filter."""
+
+    category: str | None = None
+    product_id: str | None = None
+    exclude_ids: tuple[str, ...] = ()
+    exclude_product_ids: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.category or self.product_id or self.exclude_ids or self.exclude_product_ids)
+
+
+class VectorStore(ABC):
+    """One collection of points with a named cosine vector `image` and a product payload."""
+
+    backend: str
+    location: str
+    schema: Schema
+
+    @abstractmethod
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None: ...
+
+    @abstractmethod
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    def count(self, flt: PointFilter | None = None) -> int: ...
+
+    @abstractmethod
+    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]: ...
+
+    @abstractmethod
+    def recommend(
+        self,
+        positive: Sequence[np.ndarray],
+        negative: Sequence[np.ndarray],
+        limit: int,
+        flt: PointFilter | None = None,
+    ) -> list[ScoredPoint]:
+        """Qdrant's recommend query (best-score strategy) over example vectors."""
+
+    @abstractmethod
+    def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]: ...
+
+    @abstractmethod
+    def scroll(
+        self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
+    ) -> tuple[list[StoredPoint], str | None]:
+        """A page of points in id order and the id to continue from (None at the end)."""
+
+    @abstractmethod
+    def categories(self) -> dict[str, int]:
+        """Points per category, from the payload index."""
+
+    @abstractmethod
+    def optimize(self) -> None:
+        """Build indexes after a bulk load (HNSW on the embedded store; the server does it itself)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def iter_points(self, flt: PointFilter | None = None, page: int = 512):
+        offset: str | None = None
+        while True:
+            points, offset = self.scroll(flt, limit=page, offset=offset)
+            yield from points
+            if offset is None:
+                return
+
+    def check_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        from lookalike.errors import StoreError
+
+        arr = np.asarray(vectors, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape[1] != self.schema.dim:
+            raise StoreError(
+                f"vectors of shape {tuple(arr.shape)} do not fit this collection "
+                f"({self.schema.dim}-d, encoder '{self.schema.encoder}')"
+            )
+        if not np.isfinite(arr).all():
+            raise StoreError("refusing to store vectors with NaN or infinite values")
+        return arr
+
+    def __enter__(self) -> VectorStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,201 @@
+"""Embedded store: Qdrant Edge, the Qdrant engine in-process (HNSW, payload indexes) persisted on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import qdrant_edge as qe
+
+from lookalike.errors import StoreError, StoreInUseError
+from lookalike.store.base import (
+    CATEGORY_FIELD,
+    PRODUCT_FIELD,
+    VECTOR_NAME,
+    PointFilter,
+    Schema,
+    ScoredPoint,
+    StoredPoint,
+    VectorStore,
+)
+
+log = logging.getLogger(__name__)
+SCHEMA_FILE = "lookalike.json"
+SHARD_DIR = "shard"
+
+
+class EdgeStore(VectorStore):
+    backend = "qdrant-edge (embedded)"
+
+    def __init__(
+        self,
+        directory: Path,
+        schema: Schema | None,
+        *,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 128,
+        search_ef: int = 128,
+    ):
+        """Open the collection in `directory`, creating it when `schema` is given and none exists.
+
+        schema=None opens an existing collection read-as-is (for `info`), whatever made it.
+        """
+        self.directory = Path(directory)
+        self.location = str(self.directory)
+        self._search_params = qe.SearchParams(hnsw_ef=search_ef)
+        self._lock = threading.RLock()
+        meta_path = self.directory / SCHEMA_FILE
+        shard_path = self.directory / SHARD_DIR
+        stored = self._read_schema(meta_path)
+        if stored is None and schema is None:
+            raise StoreError(f"no collection at {self.directory}: nothing is indexed yet (run `lookalike index`)")
+        if stored is not None and schema is not None:
+            stored.check(schema, f"the collection at {self.directory}")
+        self.schema = stored or schema  # type: ignore[assignment]
+        if stored is None:
+            self._write_schema(meta_path, self.schema)
+        config = qe.EdgeConfig(
+            vectors={VECTOR_NAME: qe.EdgeVectorParams(size=self.schema.dim, distance=qe.Distance.Cosine)},
+            hnsw_config=qe.HnswIndexConfig(m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000),
+        )
+        try:
+            if (shard_path / "wal").exists() or any(shard_path.glob("segments*")):
+                self._shard = qe.EdgeShard.load(str(shard_path))
+            else:
+                self._shard = qe.EdgeShard.create(str(shard_path), config)
+                self._shard.update(qe.UpdateOperation.create_field_index(CATEGORY_FIELD, qe.PayloadSchemaType.Keyword))
+                self._shard.update(qe.UpdateOperation.create_field_index(PRODUCT_FIELD, qe.PayloadSchemaType.Keyword))
+        except Exception as exc:  # noqa: BLE001 - the engine raises a bare Exception with a message
+            msg = str(exc)
+            if "WouldBlock" in msg or "lock" in msg.lower():
+                raise StoreInUseError(
+                    f"the index at {self.directory} is in use by another lookalike process; stop it first "
+                    "(or point LOOKALIKE_DATA_DIR elsewhere, or run a Qdrant server for shared access)"
+                ) from None
+            raise StoreError(f"cannot open the index at {self.directory}: {msg}") from None
+
+    @staticmethod
+    def _read_schema(path: Path) -> Schema | None:
+        if not path.exists():
+            return None
+        try:
+            return Schema.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreError(f"{path} is damaged ({exc}); restore it or delete the folder and re-index") from None
+
+    @staticmethod
+    def _write_schema(path: Path, schema: Schema) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(schema.to_dict()))
+        os.replace(tmp, path)
+
+    # -- translation -------------------------------------------------------------------------------
+    @staticmethod
+    def _filter(flt: PointFilter | None) -> qe.Filter | None:
+        if flt is None or flt.empty:
+            return None
+        must: list[Any] = []
+        must_not: list[Any] = []
+        if flt.category is not None:
+            must.append(qe.FieldCondition(key=CATEGORY_FIELD, match=qe.MatchValue(flt.category)))
+        if flt.product_id is not None:
+            must.append(qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchValue(flt.product_id)))
+        if flt.exclude_ids:
+            must_not.append(qe.HasIdCondition(set(flt.exclude_ids)))
+        if flt.exclude_product_ids:
+            must_not.append(qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchAny(list(flt.exclude_product_ids))))
+        return qe.Filter(must=must or None, must_not=must_not or None)
+
+    @staticmethod
+    def _vector(record: Any) -> np.ndarray | None:
+        vec = record.vector
+        if isinstance(vec, dict):
+            vec = vec.get(VECTOR_NAME)
+        return None if vec is None else np.asarray(vec, dtype=np.float32)
+
+    def _scored(self, points: list[Any]) -> list[ScoredPoint]:
+        return [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
+
+    # -- interface ---------------------------------------------------------------------------------
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None:
+        arr = self.check_vectors(vectors)
+        points = [
+            qe.Point(id=pid, vector={VECTOR_NAME: vec.tolist()}, payload=payload)
+            for pid, vec, payload in zip(ids, arr, payloads, strict=True)
+        ]
+        if points:
+            with self._lock:
+                self._shard.update(qe.UpdateOperation.upsert_points(points))
+                self._shard.flush()
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            with self._lock:
+                self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
+                self._shard.flush()
+
+    def count(self, flt: PointFilter | None = None) -> int:
+        return int(self._shard.count(qe.CountRequest(exact=True, filter=self._filter(flt))))
+
+    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]:
+        query = qe.Query.Nearest(np.asarray(vector, dtype=np.float32).tolist(), using=VECTOR_NAME)
+        return self._query(query, limit, flt)
+
+    def recommend(
+        self,
+        positive: Sequence[np.ndarray],
+        negative: Sequence[np.ndarray],
+        limit: int,
+        flt: PointFilter | None = None,
+    ) -> list[ScoredPoint]:
+        rq = qe.RecommendQuery(
+            positives=[np.asarray(v, dtype=np.float32).tolist() for v in positive],
+            negatives=[np.asarray(v, dtype=np.float32).tolist() for v in negative],
+        )
+        return self._query(qe.Query.RecommendBestScore(rq, using=VECTOR_NAME), limit, flt)
+
+    def _query(self, query: Any, limit: int, flt: PointFilter | None) -> list[ScoredPoint]:
+        req = qe.QueryRequest(
+            limit=limit, query=query, filter=self._filter(flt), with_payload=True, params=self._search_params
+        )
+        return self._scored(self._shard.query(req))
+
+    def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
+        if not ids:
+            return []
+        records = self._shard.retrieve(list(ids), with_payload=True, with_vector=with_vectors)
+        return [
+            StoredPoint(id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None)
+            for r in records
+        ]
+
+    def scroll(
+        self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
+    ) -> tuple[list[StoredPoint], str | None]:
+        req = qe.ScrollRequest(offset=offset, limit=limit, filter=self._filter(flt), with_payload=True)
+        records, next_offset = self._shard.scroll(req)
+        points = [StoredPoint(id=str(r.id), payload=dict(r.payload or {})) for r in records]
+        return points, (None if next_offset is None else str(next_offset))
+
+    def categories(self) -> dict[str, int]:
+        resp = self._shard.facet(qe.FacetRequest(key=CATEGORY_FIELD, limit=100_000, exact=True))
+        return {str(h.value): int(h.count) for h in resp.hits}
+
+    def optimize(self) -> None:
+        with self._lock:
+            self._shard.optimize()
+            self._shard.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            shard, self._shard = getattr(self, "_shard", None), None
+            if shard is not None:
+                shard.flush()
+                shard.close()

@@ -1,0 +1,212 @@
+"""Qdrant server or cluster through qdrant-client: the way past one machine (sharding, replication)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
+
+from lookalike.errors import StoreError
+from lookalike.store.base import (
+    CATEGORY_FIELD,
+    PRODUCT_FIELD,
+    VECTOR_NAME,
+    PointFilter,
+    Schema,
+    ScoredPoint,
+    StoredPoint,
+    VectorStore,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_TRANSIENT = (ResponseHandlingException, ConnectionError, TimeoutError)
+
+
+class ServerStore(VectorStore):
+    backend = "qdrant server (qdrant-client)"
+
+    def __init__(
+        self,
+        client: QdrantClient,
+        collection: str,
+        schema: Schema | None,
+        *,
+        location: str,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 128,
+        search_ef: int = 128,
+        retries: int = 3,
+    ):
+        self._client = client
+        self.collection = collection
+        self.location = location
+        self._retries = retries
+        self._search_params = models.SearchParams(hnsw_ef=search_ef)
+        exists = self._call(lambda: client.collection_exists(collection))
+        if not exists:
+            if schema is None:
+                raise StoreError(f"no collection '{collection}' at {location}: nothing is indexed yet")
+            self._call(
+                lambda: client.create_collection(
+                    collection,
+                    vectors_config={VECTOR_NAME: models.VectorParams(size=schema.dim, distance=models.Distance.COSINE)},
+                    hnsw_config=models.HnswConfigDiff(m=hnsw_m, ef_construct=hnsw_ef_construct),
+                    metadata={"lookalike": schema.to_dict()},
+                )
+            )
+            for field in (CATEGORY_FIELD, PRODUCT_FIELD):
+                self._call(
+                    lambda f=field: client.create_payload_index(
+                        collection, f, models.PayloadSchemaType.KEYWORD, wait=True
+                    )
+                )
+            self.schema = schema
+            return
+        info = self._call(lambda: client.get_collection(collection))
+        stored = self._schema_of(info)
+        if schema is not None:
+            stored.check(schema, f"collection '{collection}' at {location}")
+        self.schema = stored
+
+    def _schema_of(self, info: Any) -> Schema:
+        meta = (info.config.metadata or {}).get("lookalike")
+        if meta:
+            return Schema.from_dict(meta)
+        vectors = info.config.params.vectors
+        if not isinstance(vectors, dict) or VECTOR_NAME not in vectors:
+            raise StoreError(
+                f"collection '{self.collection}' at {self.location} has no '{VECTOR_NAME}' vector: "
+                "it was not made by lookalike; choose another LOOKALIKE_COLLECTION"
+            )
+        return Schema(encoder="unknown", dim=int(vectors[VECTOR_NAME].size))
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        """Retry transient failures with exponential backoff; anything else is a clear StoreError."""
+        delay = 0.2
+        for attempt in range(self._retries + 1):
+            try:
+                return fn()
+            except _TRANSIENT as exc:
+                if attempt == self._retries:
+                    raise StoreError(f"Qdrant at {self.location} is unreachable ({exc}); is it running?") from None
+                log.warning("Qdrant call failed (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay *= 2
+            except UnexpectedResponse as exc:
+                raise StoreError(f"Qdrant at {self.location} refused the request: {exc}") from None
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _filter(flt: PointFilter | None) -> models.Filter | None:
+        if flt is None or flt.empty:
+            return None
+        must: list[Any] = []
+        must_not: list[Any] = []
+        if flt.category is not None:
+            must.append(models.FieldCondition(key=CATEGORY_FIELD, match=models.MatchValue(value=flt.category)))
+        if flt.product_id is not None:
+            must.append(models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchValue(value=flt.product_id)))
+        if flt.exclude_ids:
+            must_not.append(models.HasIdCondition(has_id=list(flt.exclude_ids)))
+        if flt.exclude_product_ids:
+            must_not.append(
+                models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchAny(any=list(flt.exclude_product_ids)))
+            )
+        return models.Filter(must=must or None, must_not=must_not or None)
+
+    @staticmethod
+    def _vector(record: Any) -> np.ndarray | None:
+        vec = record.vector
+        if isinstance(vec, dict):
+            vec = vec.get(VECTOR_NAME)
+        return None if vec is None else np.asarray(vec, dtype=np.float32)
+
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None:
+        arr = self.check_vectors(vectors)
+        points = [
+            models.PointStruct(id=pid, vector={VECTOR_NAME: vec.tolist()}, payload=payload)
+            for pid, vec, payload in zip(ids, arr, payloads, strict=True)
+        ]
+        if points:
+            self._call(lambda: self._client.upsert(self.collection, points=points, wait=True))
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            selector = models.PointIdsList(points=list(ids))
+            self._call(lambda: self._client.delete(self.collection, points_selector=selector, wait=True))
+
+    def count(self, flt: PointFilter | None = None) -> int:
+        res = self._call(lambda: self._client.count(self.collection, count_filter=self._filter(flt), exact=True))
+        return int(res.count)
+
+    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]:
+        query = np.asarray(vector, dtype=np.float32).tolist()
+        return self._query(query, limit, flt)
+
+    def recommend(
+        self,
+        positive: Sequence[np.ndarray],
+        negative: Sequence[np.ndarray],
+        limit: int,
+        flt: PointFilter | None = None,
+    ) -> list[ScoredPoint]:
+        query = models.RecommendQuery(
+            recommend=models.RecommendInput(
+                positive=[np.asarray(v, dtype=np.float32).tolist() for v in positive],
+                negative=[np.asarray(v, dtype=np.float32).tolist() for v in negative],
+                strategy=models.RecommendStrategy.BEST_SCORE,
+            )
+        )
+        return self._query(query, limit, flt)
+
+    def _query(self, query: Any, limit: int, flt: PointFilter | None) -> list[ScoredPoint]:
+        res = self._call(
+            lambda: self._client.query_points(
+                self.collection,
+                query=query,
+                using=VECTOR_NAME,
+                query_filter=self._filter(flt),
+                search_params=self._search_params,
+                limit=limit,
+                with_payload=True,
+            )
+        )
+        return [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
+
+    def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
+        if not ids:
+            return []
+        records = self._call(
+            lambda: self._client.retrieve(self.collection, ids=list(ids), with_payload=True, with_vectors=with_vectors)
+        )
+        return [
+            StoredPoint(id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None)
+            for r in records
+        ]
+
+    def scroll(
+        self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
+    ) -> tuple[list[StoredPoint], str | None]:
+        records, next_offset = self._call(
+            lambda: self._client.scroll(
+                self.collection, scroll_filter=self._filter(flt), limit=limit, offset=offset, with_payload=True
+            )
+        )
+        points = [StoredPoint(id=str(r.id), payload=dict(r.payload or {})) for r in records]
+        return points, (None if next_offset is None else str(next_offset))
+
+    def categories(self) -> dict[str, int]:
+        res = self._call(lambda: self._client.facet(self.collection, key=CATEGORY_FIELD, limit=100_000, exact=True))
+        return {str(h.value): int(h.count) for h in res.hits}
+
+    def optimize(self) -> None:
+        """The server builds its HNSW index in the background; nothing to do here."""
+
+    def close(self) -> None:
+        self._client.close()
