@@ -32,7 +32,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 @app.callback()
 def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
 
 
 def _service() -> SearchService:
@@ -40,7 +42,7 @@ def _service() -> SearchService:
 
 
 def _fail(exc: LookalikeError) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -63,10 +65,14 @@ def _print_report(r: IndexReport) -> None:
     out.print(
         f"indexed {r.root}: {r.scanned} images scanned, {r.new} new, {r.changed} changed, "
         f"{r.unchanged} unchanged, {r.removed} removed, {r.embedded} embedded "
-        f"in {r.seconds:.1f}s ({rate:.1f} img/s)"
+        f"in {r.seconds:.1f}s ({rate:.1f} img/s)",
+        soft_wrap=True,
     )
     if r.stale:
-        out.print(f"[yellow]{r.stale} indexed images have no file any more; re-run with --prune to remove them[/]")
+        out.print(
+            f"[yellow]{r.stale} indexed images have no file any more; re-run with --prune to remove them[/]",
+            soft_wrap=True,
+        )
     if r.failed:
         err.print(f"[yellow]skipped {len(r.failed)} files that could not be read:[/]")
         for rel, why in r.failed:
@@ -134,6 +140,9 @@ def info(as_json: JsonOpt = False) -> None:
         return
     out.print(f"collection  {i.collection}\nbackend     {i.backend}\nlocation    {i.location}")
     out.print(f"encoder     {i.encoder} ({i.dim}-d)\nimages      {i.points}")
+    if not i.points:
+        out.print("nothing is indexed yet: run `lookalike index FOLDER`")
+        return
     table = Table("category", "images")
     for cat, n in i.categories.items():
         table.add_row(cat, str(n))
@@ -147,8 +156,14 @@ def list_encoders() -> None:
 
     table = Table("name", "dim", "modalities", "licence", "weights", "about")
     for s in encoders.available():
-        table.add_row(s.name, str(s.dim), ", ".join(sorted(s.modalities)), s.licence,
-                      "present" if s.weights_present() else "missing", s.description)
+        table.add_row(
+            s.name,
+            str(s.dim),
+            ", ".join(sorted(s.modalities)),
+            s.licence,
+            "present" if s.weights_present() else "missing",
+            s.description,
+        )
     out.print(table)
 
 

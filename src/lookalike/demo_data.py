@@ -55,8 +55,21 @@ def fetch_wheel(cache: Path | None = None) -> Path:
     if wheel.is_file():
         return wheel
     cache.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.8", "--disable-pip-version-check", "-q", "saleor==2.10.1", "-d", str(cache)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--python-version",
+        "3.8",
+        "--disable-pip-version-check",
+        "-q",
+        "saleor==2.10.1",
+        "-d",
+        str(cache),
+    ]
     log.info("downloading %s with pip", WHEEL_NAME)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not wheel.is_file():
@@ -124,7 +137,9 @@ def build(target: Path, wheel: Path | None = None) -> list[Path]:
             if not path.is_file() or path.read_bytes() != data:
                 path.write_bytes(data)
             written.append(path)
-            rows.append({"path": rel, "product_id": e.product_id, "title": e.title, "description": e.description})
+            rows.append(
+                {"path": rel, "product_id": e.product_id, "title": e.title, "description": e.description}
+            )
     with (target / "products.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["path", "product_id", "title", "description"])
         writer.writeheader()

@@ -55,7 +55,9 @@ def load_image(
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image Pillow can read (png, jpg, webp, gif, bmp)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{label}: refused as a decompression bomb (too many pixels)") from None
+        raise ImageError(
+            f"{label}: refused as a decompression bomb (pixel count over the limit of {max_pixels:,})"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageError(f"{label}: the image is corrupt or truncated ({exc})") from None
 

@@ -68,14 +68,18 @@ def _batches(items: Sequence[Product], size: int) -> Iterator[list[Product]]:
         yield list(items[i : i + size])
 
 
-def _load_batch(batch: list[Product], opts: IngestOptions) -> tuple[list[Product], list[Image.Image], list[tuple[str, str]]]:
+def _load_batch(
+    batch: list[Product], opts: IngestOptions
+) -> tuple[list[Product], list[Image.Image], list[tuple[str, str]]]:
     ok: list[Product] = []
     images: list[Image.Image] = []
     failed: list[tuple[str, str]] = []
     for product in batch:
         try:
             images.append(
-                load_image(product.path, name=product.rel_path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes)
+                load_image(
+                    product.path, name=product.rel_path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes
+                )
             )
             ok.append(product)
         except ImageError as exc:
@@ -145,4 +149,3 @@ def index_catalog(
         store.optimize()
     report.seconds = time.perf_counter() - started
     return report
-

@@ -78,7 +78,9 @@ class SearchService:
         s = self.settings
         return IngestOptions(
             batch_size=s.batch_size,
-            rule=CategoryRule(mode=s.category_from, separator=s.category_separator, uncategorized=s.uncategorized),
+            rule=CategoryRule(
+                mode=s.category_from, separator=s.category_separator, uncategorized=s.uncategorized
+            ),
             max_pixels=s.max_image_pixels,
             max_bytes=s.max_image_bytes,
             prune=prune,
@@ -170,7 +172,10 @@ class SearchService:
         return dict(sorted(self.store.categories().items()))
 
     def product(self, product_id: str) -> list[Product]:
-        views = [Product.from_payload(p.payload) for p in self.store.iter_points(PointFilter(product_id=product_id))]
+        views = [
+            Product.from_payload(p.payload)
+            for p in self.store.iter_points(PointFilter(product_id=product_id))
+        ]
         if not views:
             raise NotFoundError(f"no product '{product_id}' in the index")
         return sorted(views, key=lambda p: p.rel_path)

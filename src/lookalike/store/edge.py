@@ -54,7 +54,9 @@ class EdgeStore(VectorStore):
         shard_path = self.directory / SHARD_DIR
         stored = self._read_schema(meta_path)
         if stored is None and schema is None:
-            raise StoreError(f"no collection at {self.directory}: nothing is indexed yet (run `lookalike index`)")
+            raise StoreError(
+                f"no collection at {self.directory}: nothing is indexed yet (run `lookalike index`)"
+            )
         if stored is not None and schema is not None:
             stored.check(schema, f"the collection at {self.directory}")
         self.schema = stored or schema  # type: ignore[assignment]
@@ -62,15 +64,21 @@ class EdgeStore(VectorStore):
             self._write_schema(meta_path, self.schema)
         config = qe.EdgeConfig(
             vectors={VECTOR_NAME: qe.EdgeVectorParams(size=self.schema.dim, distance=qe.Distance.Cosine)},
-            hnsw_config=qe.HnswIndexConfig(m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000),
+            hnsw_config=qe.HnswIndexConfig(
+                m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000
+            ),
         )
         try:
             if (shard_path / "wal").exists() or any(shard_path.glob("segments*")):
                 self._shard = qe.EdgeShard.load(str(shard_path))
             else:
                 self._shard = qe.EdgeShard.create(str(shard_path), config)
-                self._shard.update(qe.UpdateOperation.create_field_index(CATEGORY_FIELD, qe.PayloadSchemaType.Keyword))
-                self._shard.update(qe.UpdateOperation.create_field_index(PRODUCT_FIELD, qe.PayloadSchemaType.Keyword))
+                self._shard.update(
+                    qe.UpdateOperation.create_field_index(CATEGORY_FIELD, qe.PayloadSchemaType.Keyword)
+                )
+                self._shard.update(
+                    qe.UpdateOperation.create_field_index(PRODUCT_FIELD, qe.PayloadSchemaType.Keyword)
+                )
         except Exception as exc:  # noqa: BLE001 - the engine raises a bare Exception with a message
             msg = str(exc)
             if "WouldBlock" in msg or "lock" in msg.lower():
@@ -87,7 +95,9 @@ class EdgeStore(VectorStore):
         try:
             return Schema.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError) as exc:
-            raise StoreError(f"{path} is damaged ({exc}); restore it or delete the folder and re-index") from None
+            raise StoreError(
+                f"{path} is damaged ({exc}); restore it or delete the folder and re-index"
+            ) from None
 
     @staticmethod
     def _write_schema(path: Path, schema: Schema) -> None:
@@ -110,7 +120,9 @@ class EdgeStore(VectorStore):
         if flt.exclude_ids:
             must_not.append(qe.HasIdCondition(set(flt.exclude_ids)))
         if flt.exclude_product_ids:
-            must_not.append(qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchAny(list(flt.exclude_product_ids))))
+            must_not.append(
+                qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchAny(list(flt.exclude_product_ids)))
+            )
         return qe.Filter(must=must or None, must_not=must_not or None)
 
     @staticmethod
@@ -121,7 +133,9 @@ class EdgeStore(VectorStore):
         return None if vec is None else np.asarray(vec, dtype=np.float32)
 
     def _scored(self, points: list[Any]) -> list[ScoredPoint]:
-        return [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points]
+        return [
+            ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points
+        ]
 
     # -- interface ---------------------------------------------------------------------------------
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None:
@@ -172,7 +186,9 @@ class EdgeStore(VectorStore):
             return []
         records = self._shard.retrieve(list(ids), with_payload=True, with_vector=with_vectors)
         return [
-            StoredPoint(id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None)
+            StoredPoint(
+                id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None
+            )
             for r in records
         ]
 

@@ -55,7 +55,9 @@ class ServerStore(VectorStore):
             self._call(
                 lambda: client.create_collection(
                     collection,
-                    vectors_config={VECTOR_NAME: models.VectorParams(size=schema.dim, distance=models.Distance.COSINE)},
+                    vectors_config={
+                        VECTOR_NAME: models.VectorParams(size=schema.dim, distance=models.Distance.COSINE)
+                    },
                     hnsw_config=models.HnswConfigDiff(m=hnsw_m, ef_construct=hnsw_ef_construct),
                     metadata={"lookalike": schema.to_dict()},
                 )
@@ -94,7 +96,9 @@ class ServerStore(VectorStore):
                 return fn()
             except _TRANSIENT as exc:
                 if attempt == self._retries:
-                    raise StoreError(f"Qdrant at {self.location} is unreachable ({exc}); is it running?") from None
+                    raise StoreError(
+                        f"Qdrant at {self.location} is unreachable ({exc}); is it running?"
+                    ) from None
                 log.warning("Qdrant call failed (%s); retrying in %.1fs", exc, delay)
                 time.sleep(delay)
                 delay *= 2
@@ -109,14 +113,20 @@ class ServerStore(VectorStore):
         must: list[Any] = []
         must_not: list[Any] = []
         if flt.category is not None:
-            must.append(models.FieldCondition(key=CATEGORY_FIELD, match=models.MatchValue(value=flt.category)))
+            must.append(
+                models.FieldCondition(key=CATEGORY_FIELD, match=models.MatchValue(value=flt.category))
+            )
         if flt.product_id is not None:
-            must.append(models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchValue(value=flt.product_id)))
+            must.append(
+                models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchValue(value=flt.product_id))
+            )
         if flt.exclude_ids:
             must_not.append(models.HasIdCondition(has_id=list(flt.exclude_ids)))
         if flt.exclude_product_ids:
             must_not.append(
-                models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchAny(any=list(flt.exclude_product_ids)))
+                models.FieldCondition(
+                    key=PRODUCT_FIELD, match=models.MatchAny(any=list(flt.exclude_product_ids))
+                )
             )
         return models.Filter(must=must or None, must_not=must_not or None)
 
@@ -142,7 +152,9 @@ class ServerStore(VectorStore):
             self._call(lambda: self._client.delete(self.collection, points_selector=selector, wait=True))
 
     def count(self, flt: PointFilter | None = None) -> int:
-        res = self._call(lambda: self._client.count(self.collection, count_filter=self._filter(flt), exact=True))
+        res = self._call(
+            lambda: self._client.count(self.collection, count_filter=self._filter(flt), exact=True)
+        )
         return int(res.count)
 
     def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]:
@@ -177,16 +189,22 @@ class ServerStore(VectorStore):
                 with_payload=True,
             )
         )
-        return [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points]
+        return [
+            ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in res.points
+        ]
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         if not ids:
             return []
         records = self._call(
-            lambda: self._client.retrieve(self.collection, ids=list(ids), with_payload=True, with_vectors=with_vectors)
+            lambda: self._client.retrieve(
+                self.collection, ids=list(ids), with_payload=True, with_vectors=with_vectors
+            )
         )
         return [
-            StoredPoint(id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None)
+            StoredPoint(
+                id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None
+            )
             for r in records
         ]
 
@@ -195,14 +213,20 @@ class ServerStore(VectorStore):
     ) -> tuple[list[StoredPoint], str | None]:
         records, next_offset = self._call(
             lambda: self._client.scroll(
-                self.collection, scroll_filter=self._filter(flt), limit=limit, offset=offset, with_payload=True
+                self.collection,
+                scroll_filter=self._filter(flt),
+                limit=limit,
+                offset=offset,
+                with_payload=True,
             )
         )
         points = [StoredPoint(id=str(r.id), payload=dict(r.payload or {})) for r in records]
         return points, (None if next_offset is None else str(next_offset))
 
     def categories(self) -> dict[str, int]:
-        res = self._call(lambda: self._client.facet(self.collection, key=CATEGORY_FIELD, limit=100_000, exact=True))
+        res = self._call(
+            lambda: self._client.facet(self.collection, key=CATEGORY_FIELD, limit=100_000, exact=True)
+        )
         return {str(h.value): int(h.count) for h in res.hits}
 
     def optimize(self) -> None:

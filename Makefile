@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` (set up, index the demo catalog, start the app) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= data/demo-catalog
+HOST ?= 127.0.0.1
+PORT ?= 7860
+
+.PHONY: install demo demo-data test test-slow test-browser lint bench clean
+
+# torch is pinned to the CPU build in the same pip command: unpinned, pip pulls multi-GB CUDA wheels.
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[dev]"
+	touch $@
+
+install: $(BIN)/.installed
+
+demo-data: install
+	$(BIN)/lookalike demo-data $(DEMO_DIR)
+
+demo: demo-data
+	$(BIN)/lookalike index $(DEMO_DIR)
+	$(BIN)/lookalike search $(DEMO_DIR)/Footwear/white-plimsolls-2.png --top-k 5
+	@echo "indexed; search with: $(BIN)/lookalike search IMAGE"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench: install
+	$(BIN)/python benchmarks/ingest.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,143 @@
+"""One contract, two backends: the embedded Qdrant Edge store and qdrant-client (its `:memory:` mode
+speaks the same client API as a Qdrant server or cluster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lookalike.catalog import point_id
+from lookalike.config import Settings
+from lookalike.errors import SchemaMismatchError, StoreError, StoreInUseError
+from lookalike.store import PointFilter, Schema, open_store
+
+DIM = 8
+SCHEMA = Schema("test-encoder", DIM)
+
+
+def _settings(tmp_path: Path, backend: str) -> Settings:
+    return Settings(data_dir=tmp_path, qdrant_url=":memory:" if backend == "server" else None)
+
+
+@pytest.fixture(params=["edge", "server"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(tmp_path: Path, backend: str):
+    s = open_store(_settings(tmp_path, backend), SCHEMA)
+    yield s
+    s.close()
+
+
+def _points(n: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    vecs = rng.normal(size=(n, DIM)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = [point_id(f"cat{i % 3}/p{i}.png") for i in range(n)]
+    payloads = [
+        {
+            "product_id": f"p{i // 2}",
+            "category": f"cat{i % 3}",
+            "rel_path": f"cat{i % 3}/p{i}.png",
+            "path": f"/x/p{i}.png",
+            "sha256": str(i),
+            "title": None,
+        }
+        for i in range(n)
+    ]
+    return ids, vecs, payloads
+
+
+def test_upsert_count_and_idempotent_upsert(store) -> None:
+    ids, vecs, payloads = _points(30)
+    store.upsert(ids, vecs, payloads)
+    store.upsert(ids, vecs, payloads)
+    assert store.count() == 30
+    assert store.count(PointFilter(category="cat1")) == 10
+
+
+def test_search_ranks_the_query_point_first_and_filters(store) -> None:
+    ids, vecs, payloads = _points(30)
+    store.upsert(ids, vecs, payloads)
+    store.optimize()
+    hits = store.search(vecs[4], limit=5)
+    assert hits[0].id == ids[4]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    filtered = store.search(vecs[4], limit=30, flt=PointFilter(category="cat2"))
+    assert filtered and all(h.payload["category"] == "cat2" for h in filtered)
+    assert len(filtered) == 10
+    excluded = store.search(vecs[4], limit=5, flt=PointFilter(exclude_ids=(ids[4],)))
+    assert ids[4] not in [h.id for h in excluded]
+
+
+def test_recommend_with_positive_and_negative_examples(store) -> None:
+    ids, vecs, payloads = _points(30)
+    store.upsert(ids, vecs, payloads)
+    hits = store.recommend([vecs[0]], [vecs[1]], limit=3, flt=PointFilter(exclude_ids=(ids[0], ids[1])))
+    assert len(hits) == 3
+    assert ids[0] not in [h.id for h in hits] and ids[1] not in [h.id for h in hits]
+    # the best hit under "best score" is closer to the positive than to the negative
+    top = vecs[ids.index(hits[0].id)]
+    assert top @ vecs[0] > top @ vecs[1]
+
+
+def test_delete_retrieve_scroll_and_categories(store) -> None:
+    ids, vecs, payloads = _points(30)
+    store.upsert(ids, vecs, payloads)
+    store.delete(ids[:3])
+    assert store.count() == 27
+    got = store.retrieve([ids[5]], with_vectors=True)
+    assert got[0].payload["rel_path"] == "cat2/p5.png"
+    np.testing.assert_allclose(got[0].vector, vecs[5], atol=1e-5)
+    seen = [p.id for p in store.iter_points(PointFilter(category="cat0"), page=4)]
+    assert len(seen) == len(set(seen)) == 9
+    assert store.categories() == {"cat0": 9, "cat1": 9, "cat2": 9}
+    assert store.count(PointFilter(product_id="p3")) == 2
+
+
+def test_wrong_vector_size_is_refused(store) -> None:
+    with pytest.raises(StoreError, match="do not fit"):
+        store.upsert(["a"], np.zeros((1, DIM + 1), dtype=np.float32), [{}])
+
+
+def test_edge_persists_across_reopen_and_refuses_another_encoder(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "edge")
+    ids, vecs, payloads = _points(12)
+    with open_store(settings, SCHEMA) as s:
+        s.upsert(ids, vecs, payloads)
+        s.optimize()
+    with open_store(settings, SCHEMA) as s:
+        assert s.count() == 12
+        assert s.search(vecs[7], limit=1)[0].id == ids[7]
+    with pytest.raises(SchemaMismatchError, match="built with encoder 'test-encoder'"):
+        open_store(settings, Schema("other-encoder", DIM))
+    with open_store(settings, None) as s:  # read-as-is, for `info`
+        assert s.schema == SCHEMA
+
+
+def test_server_backend_refuses_another_encoder() -> None:
+    from qdrant_client import QdrantClient
+
+    from lookalike.store.server import ServerStore
+
+    client = QdrantClient(location=":memory:")
+    ServerStore(client, "c", SCHEMA, location=":memory:")
+    with pytest.raises(SchemaMismatchError, match="built with encoder 'test-encoder'"):
+        ServerStore(client, "c", Schema("test-encoder", DIM * 2), location=":memory:")
+
+
+def test_second_process_on_the_same_embedded_store_gets_in_use(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "edge")
+    with open_store(settings, SCHEMA), pytest.raises(StoreInUseError, match="in use"):
+        open_store(settings, SCHEMA)
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, qdrant_url="http://127.0.0.1:9", qdrant_timeout=1)
+    with pytest.raises(StoreError, match="unreachable"):
+        open_store(settings, SCHEMA)
