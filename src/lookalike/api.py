@@ -1,0 +1,483 @@
+"""REST API over SearchService (FastAPI; OpenAPI docs at /docs).
+
+A thin face: every endpoint calls SearchService or lookalike.catalog_ops, maps lookalike's errors to
+4xx/5xx with a `detail` a shop owner can read, and never lets a user string reach the file system:
+categories and ids are looked up in the index, and images are served only from the path the index
+stores for that product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import logging
+import os
+import time
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Path, Query, Security, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lookalike import __version__, catalog_ops
+from lookalike.errors import (
+    CatalogError,
+    EncoderError,
+    ImageError,
+    LookalikeError,
+    NotFoundError,
+    StoreError,
+)
+from lookalike.models import Hit
+from lookalike.search import MAX_TOP_K, SearchService
+
+log = logging.getLogger(__name__)
+
+API_KEY_ENV = "LOOKALIKE_API_KEY"  # TODO(settings): move to Settings.api_key (SecretStr)
+MAX_UPLOAD_ENV = "LOOKALIKE_MAX_UPLOAD_BYTES"  # TODO(settings): move to Settings.max_upload_bytes
+DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+_MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".bmp": "image/bmp",
+}
+
+# Parameter types live at module level: with postponed annotations FastAPI resolves them from globals.
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
+ProductId = Annotated[str, Path(description="A product id from the index.")]
+FormTopK = Annotated[int, Form(ge=1, le=MAX_TOP_K, description="How many products to return.")]
+FormCategory = Annotated[str | None, Form(description="Only products of this category.")]
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="Needed to add or delete products."
+)
+
+
+# -- response models ---------------------------------------------------------------------------------
+class HitOut(BaseModel):
+    rank: int
+    score: float = Field(description="Cosine similarity of the best-matching view (higher is closer).")
+    product_id: str
+    category: str
+    title: str | None
+    rel_path: str = Field(description="The matching image's path inside its catalog.")
+    point_id: str
+    image_url: str = Field(description="URL of the matching image.")
+
+
+class SearchOut(BaseModel):
+    hits: list[HitOut]
+    took_ms: float
+
+
+class TextQuery(BaseModel):
+    text: str = Field(min_length=1, max_length=1000, description="Words describing the product.")
+    top_k: TopK = 10
+    category: str | None = None
+
+
+class CategoryOut(BaseModel):
+    name: str
+    images: int
+    products_url: str
+
+
+class CategoriesOut(BaseModel):
+    categories: list[CategoryOut]
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    category: str
+    title: str | None
+    views: int
+    image_url: str
+
+
+class PageOut(BaseModel):
+    category: str
+    total: int = Field(description="Products in the category.")
+    offset: int
+    limit: int
+    seed: int | None = Field(description="Shuffle seed: pass it back with next_offset for the next page.")
+    next_offset: int | None
+    products: list[ProductOut]
+
+
+class AddedOut(BaseModel):
+    product_id: str
+    category: str
+    point_id: str
+    rel_path: str
+    image_url: str
+
+
+class AddOut(BaseModel):
+    added: list[AddedOut]
+    replaced: int = Field(description="Images of the product removed first (replace=true).")
+
+
+class DeleteOut(BaseModel):
+    product_id: str
+    deleted: int = Field(description="Images removed from the index.")
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    encoder: str
+    dim: int
+    backend: str
+    points: int
+    categories: int
+    text_search: bool
+
+
+# -- request body limit ----------------------------------------------------------------------------
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuse request bodies over `max_bytes` with a JSON 413, before reading them when possible.
+
+    A Content-Length over the limit is answered at once; a chunked body is counted as it streams
+    in and cut off as soon as it passes the limit (FastAPI would otherwise turn that into a 400).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send)
+            return
+        seen = 0
+        exceeded = False
+        refused = False
+
+        async def counting_receive() -> Message:
+            nonlocal seen, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal refused
+            if not exceeded:
+                await send(message)
+            elif not refused:  # swallow whatever the app answered to the cut-off body
+                refused = True
+                await self._refuse(send)
+
+        with contextlib.suppress(_BodyTooLarge):  # raised by counting_receive, answered below
+            await self.app(scope, counting_receive, guarded_send)
+        if exceeded and not refused:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        mb = self.max_bytes / (1024 * 1024)
+        body = json.dumps(
+            {"detail": f"the request is larger than the limit of {self.max_bytes:,} bytes ({mb:.1f} MB)"}
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+# -- error mapping -----------------------------------------------------------------------------------
+def _status_of(exc: LookalikeError) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, EncoderError):
+        return 503
+    if isinstance(exc, StoreError):
+        return 503
+    if isinstance(exc, ImageError | CatalogError):
+        return 422
+    return 422  # any other deliberate refusal is about the request (bad top_k, empty list, …)
+
+
+def _image_url(product_id: str, point_id: str | None = None) -> str:
+    url = f"/products/{quote(product_id, safe='')}/image"
+    return f"{url}?point={point_id}" if point_id else url
+
+
+def _hits_out(hits: list[Hit], started: float) -> SearchOut:
+    return SearchOut(
+        hits=[
+            HitOut(
+                rank=i,
+                score=h.score,
+                product_id=h.product.product_id,
+                category=h.product.category,
+                title=h.product.title,
+                rel_path=h.product.rel_path,
+                point_id=h.point_id,
+                image_url=_image_url(h.product.product_id, h.point_id),
+            )
+            for i, h in enumerate(hits, 1)
+        ],
+        took_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _read_upload(upload: UploadFile, limit: int) -> tuple[str, bytes]:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise HTTPException(413, f"'{upload.filename}' is larger than the limit of {limit:,} bytes")
+    return upload.filename or "uploaded image", data
+
+
+def _category(value: str | None) -> str | None:
+    return (value.strip() or None) if value else None
+
+
+def create_app(
+    service: SearchService,
+    *,
+    api_key: str | None = None,
+    max_upload_bytes: int | None = None,
+) -> FastAPI:
+    """The REST app over `service`.
+
+    api_key protects the write endpoints (header X-API-Key); None reads LOOKALIKE_API_KEY, and an
+    empty key leaves them open. max_upload_bytes bounds every request body (default 10 MB, or
+    LOOKALIKE_MAX_UPLOAD_BYTES).
+    """
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    key = key or None
+    limit = max_upload_bytes or int(os.environ.get(MAX_UPLOAD_ENV) or DEFAULT_MAX_UPLOAD_BYTES)
+    if key is None:
+        log.warning("no %s set: adding and deleting products through the API is open to anyone", API_KEY_ENV)
+
+    app = FastAPI(
+        title="lookalike",
+        version=__version__,
+        description="Reverse product-image search: send a photo, get the most similar products of the shop.",
+    )
+    app.add_middleware(BodyLimit, max_bytes=limit)
+
+    def require_key(given: Annotated[str | None, Security(_api_key_header)] = None) -> None:
+        if key is None:
+            return
+        if given is None or not hmac.compare_digest(given.encode("utf-8"), key.encode("utf-8")):
+            raise HTTPException(401, "missing or wrong API key (send it in the X-API-Key header)")
+
+    @app.exception_handler(LookalikeError)
+    async def _lookalike_error(_: Request, exc: LookalikeError) -> JSONResponse:
+        status = _status_of(exc)
+        if status >= 500:
+            log.error("service unavailable: %s", exc)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    def require_text() -> None:
+        if not catalog_ops.supports_text(service):
+            raise HTTPException(501, catalog_ops.text_unavailable_reason(service))
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    @app.get("/health", response_model=HealthOut, tags=["service"])
+    def health() -> Any:
+        """Is the index readable, what is in it, and which encoder answers."""
+        try:
+            info = service.info()
+            text = catalog_ops.supports_text(service)
+        except LookalikeError as exc:
+            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+        return HealthOut(
+            status="ok",
+            version=__version__,
+            encoder=info.encoder,
+            dim=info.dim,
+            backend=info.backend,
+            points=info.points,
+            categories=len(info.categories),
+            text_search=text,
+        )
+
+    @app.post("/search/image", response_model=SearchOut, tags=["search"])
+    def search_image(
+        file: Annotated[UploadFile, File(description="A photo of the product (png, jpg, webp, gif, bmp).")],
+        top_k: FormTopK = 10,
+        category: FormCategory = None,
+    ) -> SearchOut:
+        """The products that look most like the photo, best first (one hit per product)."""
+        started = time.perf_counter()
+        name, data = _read_upload(file, limit)
+        image = service.load_query_image(data, name=name)
+        return _hits_out(service.search_image(image, top_k=top_k, category=_category(category)), started)
+
+    @app.post("/search/text", response_model=SearchOut, tags=["search"], dependencies=[Depends(require_text)])
+    def search_text(query: TextQuery) -> SearchOut:
+        """Products matching words (needs an encoder that embeds text; 501 otherwise)."""
+        started = time.perf_counter()
+        hits = catalog_ops.search_text(
+            service, query.text, top_k=query.top_k, category=_category(query.category)
+        )
+        return _hits_out(hits, started)
+
+    @app.post(
+        "/search/combined", response_model=SearchOut, tags=["search"], dependencies=[Depends(require_text)]
+    )
+    def search_combined(
+        file: Annotated[UploadFile, File(description="A photo of the product.")],
+        text: Annotated[str, Form(min_length=1, max_length=1000, description="Words that refine the photo.")],
+        weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
+        top_k: FormTopK = 10,
+        category: FormCategory = None,
+    ) -> SearchOut:
+        """A photo refined by words, combined in embedding space (needs a text encoder; 501 otherwise)."""
+        started = time.perf_counter()
+        name, data = _read_upload(file, limit)
+        image = service.load_query_image(data, name=name)
+        hits = catalog_ops.search_combined(
+            service, image, text, text_weight=weight, top_k=top_k, category=_category(category)
+        )
+        return _hits_out(hits, started)
+
+    @app.get("/products/{product_id:path}/similar", response_model=SearchOut, tags=["search"])
+    def similar(
+        product_id: ProductId,
+        positive: Annotated[list[str], Query(description="More product ids to find more like.")] = [],  # noqa: B006
+        negative: Annotated[list[str], Query(description="Product ids to steer away from.")] = [],  # noqa: B006
+        top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 10,
+        category: Annotated[str | None, Query(description="Only products of this category.")] = None,
+    ) -> SearchOut:
+        """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
+        started = time.perf_counter()
+        pos = list(dict.fromkeys([product_id, *positive]))
+        hits = service.similar(pos, negative, top_k=top_k, category=_category(category))
+        return _hits_out(hits, started)
+
+    @app.get(
+        "/products/{product_id:path}/image",
+        response_class=FileResponse,
+        responses={200: {"content": {"image/*": {}}, "description": "The image file."}},
+        tags=["products"],
+    )
+    def product_image(
+        product_id: ProductId,
+        view: Annotated[int, Query(ge=0, description="Which image of the product (0 = first).")] = 0,
+        point: Annotated[str | None, Query(description="A hit's point_id: the image that matched.")] = None,
+    ) -> FileResponse:
+        """A product image, served from the path the index stores for that product (nothing else)."""
+        path = catalog_ops.product_image_path(service, product_id, view=view, point=point)
+        media = _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
+        return FileResponse(path, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
+
+    @app.get("/categories", response_model=CategoriesOut, tags=["catalog"])
+    def categories() -> CategoriesOut:
+        """The categories in the index and how many images each holds."""
+        return CategoriesOut(
+            categories=[
+                CategoryOut(name=name, images=n, products_url=f"/categories/{quote(name, safe='')}/products")
+                for name, n in service.categories().items()
+            ]
+        )
+
+    @app.get("/categories/{name:path}/products", response_model=PageOut, tags=["catalog"])
+    def category_products(
+        name: Annotated[str, Path(description="A category name from GET /categories.")],
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 24,
+        shuffle: Annotated[
+            bool, Query(description="Random order; no repeats while paging with one seed.")
+        ] = False,
+        seed: Annotated[int | None, Query(ge=0, description="The seed of a previous shuffled page.")] = None,
+    ) -> PageOut:
+        """A page of a category's products, in id order or shuffled."""
+        page = catalog_ops.browse(service, name, offset, limit, shuffle=shuffle, seed=seed)
+        return PageOut(
+            category=page.category,
+            total=page.total,
+            offset=page.offset,
+            limit=page.limit,
+            seed=page.seed,
+            next_offset=page.next_offset,
+            products=[
+                ProductOut(
+                    product_id=p.product_id,
+                    category=p.category,
+                    title=p.title,
+                    views=len(p.views),
+                    image_url=_image_url(p.product_id),
+                )
+                for p in page.products
+            ],
+        )
+
+    @app.post(
+        "/products",
+        response_model=AddOut,
+        status_code=201,
+        tags=["products"],
+        dependencies=[Depends(require_key)],
+    )
+    def add_products(
+        files: Annotated[list[UploadFile], File(description="One or more product images.")],
+        category: Annotated[str, Form(min_length=1, max_length=catalog_ops.MAX_NAME_CHARS)],
+        product_id: Annotated[
+            str | None, Form(description="All files become views of this product; default: one per file.")
+        ] = None,
+        title: Annotated[str | None, Form(max_length=200)] = None,
+        replace: Annotated[bool, Form(description="Remove the product's other images first.")] = False,
+    ) -> AddOut:
+        """Add (or with replace=true, replace) product images; they are searchable when this returns.
+
+        The whole request is refused if any file is not a readable image.
+        """
+        product_id = (product_id or "").strip() or None
+        if replace and product_id is None:
+            raise HTTPException(422, "replace=true needs the product_id whose images to replace")
+        uploads = [_read_upload(f, limit) for f in files]
+        report = catalog_ops.add_images(
+            service,
+            uploads,
+            category,
+            product_id=product_id,
+            title=title,
+            replace=replace,
+            all_or_nothing=True,
+        )
+        added = [
+            AddedOut(
+                product_id=a.product.product_id,
+                category=a.product.category,
+                point_id=a.point_id,
+                rel_path=a.product.rel_path,
+                image_url=_image_url(a.product.product_id, a.point_id),
+            )
+            for a in report.added
+        ]
+        return AddOut(added=added, replaced=report.replaced)
+
+    @app.delete(
+        "/products/{product_id:path}",
+        response_model=DeleteOut,
+        tags=["products"],
+        dependencies=[Depends(require_key)],
+    )
+    def delete_product(product_id: ProductId) -> DeleteOut:
+        """Remove a product and all its images from the index (uploaded files are deleted too)."""
+        return DeleteOut(product_id=product_id, deleted=catalog_ops.delete_product(service, product_id))
+
+    return app
