@@ -52,6 +52,14 @@ class SidecarEntry:
     product_id: str | None = None
     title: str | None = None
     category: str | None = None
+    description: str | None = None
+
+
+_SIDECAR_FIELDS = ("product_id", "title", "category", "description")
+
+
+def _text(value: object) -> str | None:
+    return (str(value).strip() or None) if value not in (None, "") else None
 
 
 def _pretty(name: str) -> str:
@@ -93,8 +101,8 @@ def _walk_error(exc: OSError) -> None:
 def read_sidecar(root: Path) -> dict[str, SidecarEntry]:
     """Optional `products.csv` / `products.json` at the root: per-file product id, title, category.
 
-    CSV columns: path (relative to the root), product_id, title, category. JSON: a list of objects
-    with the same keys. Paths are only matched against scanned files, never opened.
+    CSV columns: path (relative to the root), product_id, title, category, description.
+    JSON: a list of objects with the same keys. Paths are only matched against scanned files, never opened.
     """
     entries: dict[str, SidecarEntry] = {}
     for name in SIDECAR_NAMES:
@@ -115,11 +123,7 @@ def read_sidecar(root: Path) -> dict[str, SidecarEntry]:
             if not isinstance(row, dict) or not row.get("path"):
                 raise CatalogError(f"{path}: row {i} has no 'path'")
             key = PurePosixPath(str(row["path"]).replace("\\", "/")).as_posix()
-            entries[key] = SidecarEntry(
-                product_id=(str(row["product_id"]).strip() or None) if row.get("product_id") else None,
-                title=(str(row["title"]).strip() or None) if row.get("title") else None,
-                category=(str(row["category"]).strip() or None) if row.get("category") else None,
-            )
+            entries[key] = SidecarEntry(**{f: _text(row.get(f)) for f in _SIDECAR_FIELDS})
         break
     return entries
 
@@ -133,6 +137,7 @@ class ScannedFile:
     product_id: str
     category: str
     title: str | None
+    description: str | None = None
 
     def to_product(self, sha256: str) -> Product:
         return Product(
@@ -142,6 +147,7 @@ class ScannedFile:
             rel_path=self.rel_path,
             sha256=sha256,
             title=self.title,
+            description=self.description,
         )
 
 
@@ -166,6 +172,7 @@ def scan(root: Path, rule: CategoryRule | None = None) -> list[ScannedFile]:
                 product_id=entry.product_id or path.stem,
                 category=entry.category or rule.category_of(rel),
                 title=entry.title,
+                description=entry.description,
             )
         )
     if not files:

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
+from lookalike import signals
 from lookalike.catalog import CategoryRule, ScannedFile, point_id, scan, sha256_file
 from lookalike.encoders import Encoder
 from lookalike.errors import ImageError
@@ -129,8 +130,8 @@ def index_catalog(
             pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
             report.failed.extend(failed)
             if ok:
-                vectors = encoder.embed_images(images)
-                store.upsert([point_id(p.rel_path) for p in ok], vectors, [p.payload() for p in ok])
+                vectors, extras = signals.embed_batch(encoder, ok, images)
+                store.upsert([point_id(p.rel_path) for p in ok], vectors, [p.payload() for p in ok], extras)
                 report.embedded += len(ok)
             bar.update(len(ok) + len(failed))
             if after_batch is not None:

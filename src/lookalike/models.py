@@ -17,6 +17,7 @@ class Product:
     rel_path: str
     sha256: str
     title: str | None = None
+    description: str | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -26,6 +27,7 @@ class Product:
             "rel_path": self.rel_path,
             "sha256": self.sha256,
             "title": self.title,
+            "description": self.description,
         }
 
     @classmethod
@@ -37,6 +39,7 @@ class Product:
             rel_path=str(payload["rel_path"]),
             sha256=str(payload["sha256"]),
             title=payload.get("title"),
+            description=payload.get("description"),
         )
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike import encoders
+from lookalike import colours, concepts, encoders, signals
 from lookalike.catalog import CategoryRule
 from lookalike.config import Settings
-from lookalike.errors import LookalikeError, NotFoundError
+from lookalike.encoders import minilm
+from lookalike.errors import EncoderError, LookalikeError, NotFoundError
 from lookalike.images import load_image
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.models import CollectionInfo, Hit, IndexReport, Product
@@ -50,9 +51,10 @@ class SearchService:
     @property
     def schema(self) -> Schema:
         if self._encoder is not None:
-            return Schema(self._encoder.name, self._encoder.dim)
+            e = self._encoder
+            return Schema(e.name, e.dim, signals.extras(signals.classifies(e)))
         spec = encoders.spec(self.settings.encoder)  # name and dim without loading the weights
-        return Schema(spec.name, spec.dim)
+        return Schema(spec.name, spec.dim, signals.extras(spec.classifies))
 
     @property
     def store(self) -> VectorStore:
@@ -112,6 +114,88 @@ class SearchService:
         """Products that look most like `image`, best first, one hit per product."""
         self._check_query(top_k, category)
         return self.search_vector(self.embed_image(image), top_k=top_k, category=category)
+
+    def search_text(self, text: str, top_k: int = 10, category: str | None = None) -> list[Hit]:
+        """Products matching words: in the joint space where the encoder embeds text, else by the
+        fused word routes (titles, ImageNet classes, colours); see `text_mode`."""
+        text = self._check_text(text)
+        self._check_query(top_k, category)
+        if "text" in self.encoder.modalities:
+            return self.search_vector(self.encoder.embed_texts([text])[0], top_k=top_k, category=category)
+        flt = PointFilter(category=category)
+        return _fuse([(ranking, 1.0) for ranking in self._word_rankings(text, top_k * 3, flt)], top_k)
+
+    def search_combined(
+        self,
+        image: ImageInput,
+        text: str,
+        weight: float = 0.5,
+        top_k: int = 10,
+        category: str | None = None,
+    ) -> list[Hit]:
+        """A photo refined by words ("…but in blue"); `weight` is the share of the words, 0..1.
+
+        With a joint encoder: the weighted sum of the two normalised embeddings. Otherwise: the photo's
+        ranking and the word rankings fused by weighted reciprocal rank.
+        """
+        if not 0.0 <= weight <= 1.0:
+            raise LookalikeError(f"weight must be between 0 and 1, not {weight}")
+        text = self._check_text(text)
+        self._check_query(top_k, category)
+        image_vec = self.embed_image(image)
+        if "text" in self.encoder.modalities:
+            mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
+            return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)
+        flt = PointFilter(category=category)
+        by_image = self.store.search(image_vec, top_k * 3, flt)
+        words = self._word_rankings(text, top_k * 3, flt)
+        parts = [(by_image, 1 - weight)] + [(r, weight / max(len(words), 1)) for r in words]
+        return _fuse(parts, top_k)
+
+    def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
+        """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
+        if "audio" not in self.encoder.modalities:
+            raise EncoderError(
+                f"the '{self.encoder.name}' encoder does not embed audio; audio search needs "
+                "LOOKALIKE_ENCODER=imagebind (see `lookalike encoders`)"
+            )
+        self._check_query(top_k, category)
+        vec = self.encoder.embed_audio([audio])[0]  # type: ignore[attr-defined]
+        return self.search_vector(vec, top_k=top_k, category=category)
+
+    @property
+    def text_mode(self) -> str:
+        """How words are searched: 'joint' (the encoder's own text side) or 'words' (fused routes)."""
+        spec = encoders.spec(self.settings.encoder) if self._encoder is None else None
+        modalities = spec.modalities if spec else self.encoder.modalities
+        return "joint" if "text" in modalities else "words"
+
+    def _word_rankings(self, text: str, limit: int, flt: PointFilter) -> list[list[ScoredPoint]]:
+        """One ranking per word route that has something to say about `text`."""
+        store = self.store
+        vectors = store.schema.vectors
+        colour_words, rest = colours.parse(text)
+        rankings: list[list[ScoredPoint]] = []
+        if signals.TEXT in vectors:
+            rankings.append(store.search(minilm.embed_texts([text])[0], limit, flt, using=signals.TEXT))
+        if colour_words and signals.COLOUR in vectors:
+            rankings.append(
+                store.search(colours.query_vector(colour_words), limit, flt, using=signals.COLOUR)
+            )
+        if rest and signals.CONCEPTS in vectors:
+            weights = concepts.query_vector(rest, cache_dir=self.settings.data_dir / "cache")
+            if weights is not None:
+                rankings.append(store.search(weights, limit, flt, using=signals.CONCEPTS))
+        return rankings
+
+    @staticmethod
+    def _check_text(text: str) -> str:
+        text = " ".join((text or "").split())
+        if not text:
+            raise LookalikeError("type some words to search for")
+        if len(text) > 500:
+            raise LookalikeError("the search text is too long (500 characters at most)")
+        return text
 
     def search_vector(
         self,
@@ -191,3 +275,26 @@ class SearchService:
             points=store.count(),
             categories=self.categories(),
         )
+
+
+RRF_K = 60
+
+
+def _fuse(rankings: Sequence[tuple[list[ScoredPoint], float]], top_k: int) -> list[Hit]:
+    """Weighted reciprocal-rank fusion at product level: score = Σ weight / (60 + rank)."""
+    scores: dict[str, float] = {}
+    best: dict[str, ScoredPoint] = {}
+    for points, weight in rankings:
+        seen: set[str] = set()
+        for p in points:
+            pid = str(p.payload["product_id"])
+            if pid in seen:
+                continue
+            seen.add(pid)
+            scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + len(seen))
+            best.setdefault(pid, p)
+    order = sorted(scores, key=lambda pid: scores[pid], reverse=True)[:top_k]
+    return [
+        Hit(product=Product.from_payload(best[pid].payload), score=scores[pid], point_id=best[pid].id)
+        for pid in order
+    ]

