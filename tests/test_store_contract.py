@@ -141,3 +141,28 @@ def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, qdrant_url="http://127.0.0.1:9", qdrant_timeout=1)
     with pytest.raises(StoreError, match="unreachable"):
         open_store(settings, SCHEMA)
+
+
+def test_auxiliary_vectors_and_id_restricted_search(tmp_path: Path, backend: str) -> None:
+    schema = Schema("test-encoder", DIM, extras=(("text", 3),))
+    with open_store(_settings(tmp_path, backend), schema) as s:
+        ids, vecs, payloads = _points(6)
+        text = [
+            np.array([1.0, 0.0, 0.0]),
+            None,
+            np.array([0.0, 1.0, 0.0]),
+            None,
+            None,
+            np.array([0.6, 0.8, 0.0]),
+        ]
+        s.upsert(ids, vecs, payloads, {"text": text})
+        hits = s.search(np.array([1.0, 0.0, 0.0]), limit=10, using="text")
+        assert [h.id for h in hits] == [ids[0], ids[5], ids[2]]  # points without a text vector never match
+        only = s.search(
+            np.array([1.0, 0.0, 0.0]), limit=10, flt=PointFilter(ids=(ids[2], ids[5])), using="text"
+        )
+        assert [h.id for h in only] == [ids[5], ids[2]]
+        with pytest.raises(StoreError, match="no 'colour' vector"):
+            s.search(np.ones(3), limit=1, using="colour")
+        with pytest.raises(StoreError, match="'text' vectors of shape"):
+            s.upsert(ids[:1], vecs[:1], payloads[:1], {"text": [np.ones(4)]})

@@ -96,15 +96,31 @@ def index(
 
 @app.command()
 def search(
-    image: Annotated[Path, typer.Argument(help="A photo of the product you are looking for.")],
+    image: Annotated[Path | None, typer.Argument(help="A photo of the product you are looking for.")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", "-t", help="Words, alone or refining the photo.")
+    ] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="A sound (encoders with audio only).")] = None,
+    weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of the words with a photo.")] = 0.5,
     top_k: TopK = 10,
     category: CategoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find the products that look most like IMAGE."""
+    """Find products by photo (IMAGE), by words (--text), both, or by a sound (--audio)."""
+    given = [x is not None for x in (image or text, audio)]
+    if sum(given) != 1:
+        err.print("[bold red]error:[/] give a photo and/or --text, or --audio", soft_wrap=True)
+        raise typer.Exit(code=2)
     try:
         with _service() as svc:
-            hits = svc.search_image(image, top_k=top_k, category=category)
+            if audio is not None:
+                hits = svc.search_audio(audio, top_k=top_k, category=category)
+            elif image is not None and text:
+                hits = svc.search_combined(image, text, weight=weight, top_k=top_k, category=category)
+            elif image is not None:
+                hits = svc.search_image(image, top_k=top_k, category=category)
+            else:
+                hits = svc.search_text(text or "", top_k=top_k, category=category)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)

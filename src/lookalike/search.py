@@ -135,8 +135,9 @@ class SearchService:
     ) -> list[Hit]:
         """A photo refined by words ("…but in blue"); `weight` is the share of the words, 0..1.
 
-        With a joint encoder: the weighted sum of the two normalised embeddings. Otherwise: the photo's
-        ranking and the word rankings fused by weighted reciprocal rank.
+        With a joint encoder: the weighted sum of the two normalised embeddings. Otherwise the photo's
+        nearest products are re-scored: (1 - weight) · image similarity + weight · word similarity,
+        the latter the mean cosine over the word routes (title, colour, ImageNet concepts).
         """
         if not 0.0 <= weight <= 1.0:
             raise LookalikeError(f"weight must be between 0 and 1, not {weight}")
@@ -146,11 +147,23 @@ class SearchService:
         if "text" in self.encoder.modalities:
             mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
             return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)
-        flt = PointFilter(category=category)
-        by_image = self.store.search(image_vec, top_k * 3, flt)
-        words = self._word_rankings(text, top_k * 3, flt)
-        parts = [(by_image, 1 - weight)] + [(r, weight / max(len(words), 1)) for r in words]
-        return _fuse(parts, top_k)
+        candidates = self.store.search(image_vec, max(100, top_k * 10), PointFilter(category=category))
+        if not candidates:
+            return []
+        only = PointFilter(ids=tuple(p.id for p in candidates))
+        routes = self._word_queries(text)
+        word_scores: dict[str, float] = {}
+        for vector, using in routes:
+            for p in self.store.search(vector, len(candidates), only, using=using):
+                word_scores[p.id] = word_scores.get(p.id, 0.0) + p.score / len(routes)
+        rescored = [
+            ScoredPoint(
+                id=p.id, score=(1 - weight) * p.score + weight * word_scores.get(p.id, 0.0), payload=p.payload
+            )
+            for p in candidates
+        ]
+        rescored.sort(key=lambda p: p.score, reverse=True)
+        return self._distinct(lambda limit: rescored[:limit], top_k)
 
     def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
@@ -170,23 +183,23 @@ class SearchService:
         modalities = spec.modalities if spec else self.encoder.modalities
         return "joint" if "text" in modalities else "words"
 
-    def _word_rankings(self, text: str, limit: int, flt: PointFilter) -> list[list[ScoredPoint]]:
-        """One ranking per word route that has something to say about `text`."""
-        store = self.store
-        vectors = store.schema.vectors
+    def _word_queries(self, text: str) -> list[tuple[np.ndarray, str]]:
+        """(query vector, named vector) for every word route that has something to say about `text`."""
+        vectors = self.store.schema.vectors
         colour_words, rest = colours.parse(text)
-        rankings: list[list[ScoredPoint]] = []
+        queries: list[tuple[np.ndarray, str]] = []
         if signals.TEXT in vectors:
-            rankings.append(store.search(minilm.embed_texts([text])[0], limit, flt, using=signals.TEXT))
+            queries.append((minilm.embed_texts([text])[0], signals.TEXT))
         if colour_words and signals.COLOUR in vectors:
-            rankings.append(
-                store.search(colours.query_vector(colour_words), limit, flt, using=signals.COLOUR)
-            )
+            queries.append((colours.query_vector(colour_words), signals.COLOUR))
         if rest and signals.CONCEPTS in vectors:
             weights = concepts.query_vector(rest, cache_dir=self.settings.data_dir / "cache")
             if weights is not None:
-                rankings.append(store.search(weights, limit, flt, using=signals.CONCEPTS))
-        return rankings
+                queries.append((weights, signals.CONCEPTS))
+        return queries
+
+    def _word_rankings(self, text: str, limit: int, flt: PointFilter) -> list[list[ScoredPoint]]:
+        return [self.store.search(vec, limit, flt, using=using) for vec, using in self._word_queries(text)]
 
     @staticmethod
     def _check_text(text: str) -> str:

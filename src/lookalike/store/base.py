@@ -71,12 +71,13 @@ class PointFilter:
 
     category: str | None = None
     product_id: str | None = None
+    ids: tuple[str, ...] = ()  # only these points (re-scoring a candidate set)
     exclude_ids: tuple[str, ...] = ()
     exclude_product_ids: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.category or self.product_id or self.exclude_ids or self.exclude_product_ids)
+        return not (self.category or self.product_id or self.ids or self.exclude_ids or self.exclude_product_ids)
 
 
 class VectorStore(ABC):

@@ -120,6 +120,8 @@ class EdgeStore(VectorStore):
             must.append(qe.FieldCondition(key=CATEGORY_FIELD, match=qe.MatchValue(flt.category)))
         if flt.product_id is not None:
             must.append(qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchValue(flt.product_id)))
+        if flt.ids:
+            must.append(qe.HasIdCondition(set(flt.ids)))
         if flt.exclude_ids:
             must_not.append(qe.HasIdCondition(set(flt.exclude_ids)))
         if flt.exclude_product_ids:

@@ -56,7 +56,8 @@ class ServerStore(VectorStore):
                 lambda: client.create_collection(
                     collection,
                     vectors_config={
-                        VECTOR_NAME: models.VectorParams(size=schema.dim, distance=models.Distance.COSINE)
+                        name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
+                        for name, dim in schema.vectors.items()
                     },
                     hnsw_config=models.HnswConfigDiff(m=hnsw_m, ef_construct=hnsw_ef_construct),
                     metadata={"lookalike": schema.to_dict()},
@@ -120,6 +121,8 @@ class ServerStore(VectorStore):
             must.append(
                 models.FieldCondition(key=PRODUCT_FIELD, match=models.MatchValue(value=flt.product_id))
             )
+        if flt.ids:
+            must.append(models.HasIdCondition(has_id=list(flt.ids)))
         if flt.exclude_ids:
             must_not.append(models.HasIdCondition(has_id=list(flt.exclude_ids)))
         if flt.exclude_product_ids:
