@@ -28,8 +28,7 @@ from PIL import Image
 
 from lookalike.catalog import point_id
 from lookalike.encoders import l2_normalise
-from lookalike.encoders.base import unsupported
-from lookalike.errors import ImageError, LookalikeError, NotFoundError
+from lookalike.errors import EncoderError, ImageError, LookalikeError, NotFoundError
 from lookalike.images import load_image
 from lookalike.models import Hit, Product
 from lookalike.search import MAX_TOP_K, ImageInput, SearchService
@@ -93,7 +92,7 @@ def check_query(service: SearchService, top_k: int, category: str | None) -> Non
 
 def embed_text(service: SearchService, text: str) -> np.ndarray:
     if not supports_text(service):
-        raise unsupported(service.encoder.name, "text")
+        raise EncoderError(text_unavailable_reason(service))
     text = " ".join(text.split())
     if not text:
         raise LookalikeError("type a few words to search for")
@@ -322,9 +321,10 @@ def add_images(
         try:
             checked.append(_check_upload(service, name, data))
         except ImageError as exc:
-            report.failed.append((PurePosixPath(str(name).replace("\\", "/")).name, str(exc)))
+            label = PurePosixPath(str(name).replace("\\", "/")).name or "uploaded image"
+            report.failed.append((label, str(exc).removeprefix(f"{label}: ")))
     if report.failed and all_or_nothing:
-        raise ImageError("; ".join(why for _, why in report.failed))
+        raise ImageError("; ".join(f"{label}: {why}" for label, why in report.failed))
     if not checked:
         return report
 

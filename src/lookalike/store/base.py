@@ -77,7 +77,9 @@ class PointFilter:
 
     @property
     def empty(self) -> bool:
-        return not (self.category or self.product_id or self.ids or self.exclude_ids or self.exclude_product_ids)
+        return not (
+            self.category or self.product_id or self.ids or self.exclude_ids or self.exclude_product_ids
+        )
 
 
 class VectorStore(ABC):
