@@ -354,15 +354,12 @@ def test_add_refuses_the_whole_batch_if_one_file_is_bad(writable: tuple[TestClie
     ],
     ids=["empty", "long", "slash-id", "control-char"],
 )
-def test_add_bad_labels_are_422(writable: tuple[TestClient, SearchService], form: dict[str, str]) -> None:
-    client, _ = writable
-    r = client.post(
-        "/products",
-        files={"files": ("a.png", png_bytes(), "image/png")},
-        data=form,
-        headers={"X-API-Key": KEY},
-    )
+def test_add_bad_labels_are_422(service: SearchService, form: dict[str, str]) -> None:
+    with TestClient(create_app(service, api_key=KEY)) as client:
+        files = {"files": ("a.png", png_bytes(), "image/png")}
+        r = client.post("/products", files=files, data=form, headers={"X-API-Key": KEY})
     assert r.status_code == 422
+    assert not (service.settings.data_dir / "uploads").exists()
 
 
 def test_replace_and_delete_a_product(writable: tuple[TestClient, SearchService]) -> None:

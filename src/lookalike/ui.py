@@ -8,6 +8,7 @@ them to components. Every LookalikeError becomes a gr.Warning plus a status line
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -165,11 +166,14 @@ def browse_page(
     if not category or category == ALL_CATEGORIES:
         return [], [], "Pick a category.", 0
     size = int(page_size)
+    page = max(int(page), 0)
     try:
-        total = catalog_ops.browse(service, category, 0, 1).total
-        pages = max(1, -(-total // size))
-        page = min(max(int(page), 0), pages - 1)
         result = catalog_ops.browse(service, category, page * size, size)
+        total = result.total
+        pages = max(1, -(-total // size))
+        if page >= pages:  # past the end (the category shrank, or "Next" on the last page)
+            page = pages - 1
+            result = catalog_ops.browse(service, category, page * size, size)
     except LookalikeError as exc:
         return [], [], fail(exc), 0
     items, ids = _page_items(service, result)
@@ -338,7 +342,11 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
     choices = category_choices(service)
     browse_choices = choices[1:]
     text_ok = catalog_ops.supports_text(service)
-    with gr.Blocks(title="lookalike — find similar products", analytics_enabled=False) as demo:
+    with gr.Blocks(
+        title="lookalike — find similar products",
+        analytics_enabled=False,
+        delete_cache=(3600, 3600),  # result thumbnails are written to Gradio's cache: drop them after an hour
+    ) as demo:
         gr.Markdown("# lookalike\nFind the products of the shop that look like a photo.")
         with gr.Tabs() as tabs:
             # 1. search by photo
@@ -370,7 +378,9 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
 
                 outs = [results, ids, status]
                 search_btn.click(partial(search_photo, service), [query, top_k, category], outs)
-                query.upload(partial(search_photo, service), [query, top_k, category], outs)
+                query.input(
+                    partial(search_photo, service), [query, top_k, category], outs
+                )  # upload, webcam, paste
                 results.select(on_select, [ids, top_k, category], outs)
                 examples.select(on_example, [example_ids, top_k, category], [query, *outs])
 
@@ -518,6 +528,13 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
     return demo
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def launch_ui(
     service: SearchService,
     host: str = "127.0.0.1",
@@ -527,7 +544,13 @@ def launch_ui(
     page_size: int = DEFAULT_PAGE_SIZE,
     **launch_options: Any,
 ) -> gr.Blocks:
-    """Serve the UI on host:port (loopback by default). block=False returns at once; call .close() after."""
+    """Serve the UI on host:port (loopback by default). block=False returns at once; call .close() after.
+
+    The UI lets anyone who reaches it add images to the catalog: off loopback, pass Gradio's
+    auth=(user, password) (any Gradio launch option is passed through).
+    """
+    if not _is_loopback(host) and not launch_options.get("auth"):
+        log.warning("the UI is served on %s without auth=: anyone who can reach it can add products", host)
     demo = build_ui(service, page_size=page_size)
     demo.queue(default_concurrency_limit=2)
     options: dict[str, Any] = {
