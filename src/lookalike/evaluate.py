@@ -195,8 +195,7 @@ def embed_fashion_mnist(
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     chunks = [(s, min(s + CACHE_CHUNK, len(ds))) for s in range(0, n, CACHE_CHUNK)]
-    mode = "inverted" if invert else "published"
-    paths = [cache_dir / f"{encoder.name}-{mode}-{ds.split}-{s // CACHE_CHUNK:03d}.npy" for s, _ in chunks]
+    paths = [cache_file(cache_dir, encoder.name, ds.split, s // CACHE_CHUNK, invert) for s, _ in chunks]
     missing = [(c, p) for c, p in zip(chunks, paths, strict=True) if not _cached(p, c[1] - c[0], encoder.dim)]
     bar = _bar(sum(e - s for (s, e), _ in missing), desc, progress)
     for (s, e), path in missing:
@@ -206,6 +205,12 @@ def embed_fashion_mnist(
         os.replace(tmp, path)
     bar.close()
     return np.concatenate([np.load(p) for p in paths])[:n]
+
+
+def cache_file(cache_dir: Path, encoder: str, split: str, chunk: int, invert: bool = True) -> Path:
+    """Embeddings of images [chunk·1000, (chunk+1)·1000) of a split."""
+    mode = "inverted" if invert else "published"
+    return Path(cache_dir) / f"{encoder}-{mode}-{split}-{chunk:03d}.npy"
 
 
 def _cached(path: Path, rows: int, dim: int) -> bool:
