@@ -12,7 +12,8 @@ PORT ?= 7860
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check "torch==2.13.0" -e ".[dev,imagebind]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps "imagebind-unofficial==0.1.1"
 	touch $@
 
 install: $(BIN)/.installed

@@ -39,7 +39,25 @@ def _efficientnet_spec() -> EncoderSpec:
     )
 
 
-_SPECS: dict[str, Callable[[], EncoderSpec]] = {"efficientnet-lite0": _efficientnet_spec}
+def _imagebind_spec() -> EncoderSpec:
+    from lookalike.encoders.imagebind import ImageBindEncoder as E
+
+    return EncoderSpec(
+        name=E.name,
+        dim=E.dim,
+        modalities=E.modalities,
+        licence=E.licence,
+        weights_present=E.weights_present,
+        factory=E,
+        description="ImageBind huge (Meta): image, text and audio in one 1024-d space; needs the ~4.5 GB "
+        "imagebind_huge.pth (LOOKALIKE_IMAGEBIND_CHECKPOINT)",
+    )
+
+
+_SPECS: dict[str, Callable[[], EncoderSpec]] = {
+    "efficientnet-lite0": _efficientnet_spec,
+    "imagebind": _imagebind_spec,
+}
 _LOADED: dict[tuple[str, str, int | None], Encoder] = {}
 _LOCK = threading.Lock()
 
