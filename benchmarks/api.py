@@ -172,7 +172,7 @@ def main() -> None:
                     r.raise_for_status()
 
                 def local_text(i: int) -> None:
-                    catalog_ops.search_text(service, words[i % len(words)], top_k=TOP_K)
+                    service.search_text(words[i % len(words)], top_k=TOP_K)
 
                 bench_pair("POST /search/text", http_text, local_text, args, rows)
             else:

@@ -6,15 +6,13 @@ import io
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import pytest
 from gradio.data_classes import ImageData
 from PIL import Image
 
-from lookalike import catalog_ops, ui
+from lookalike import ui
 from lookalike.config import Settings
 from lookalike.encoders import Encoder
-from lookalike.errors import LookalikeError
 from lookalike.search import SearchService
 
 
@@ -258,19 +256,6 @@ def test_unreadable_upload_is_a_clear_gradio_error(demo_service: SearchService, 
     good = tmp_path / "good.png"
     good.write_bytes(_png(8))
     assert image_input.preprocess(ImageData(path=str(good), orig_name="good.png")) == str(good)
-
-
-def test_combine_weights_photo_and_words(demo_service: SearchService, demo_catalog: Path) -> None:
-    """The Photo + words blend, on two real embeddings (the text side needs a joint encoder)."""
-    a = demo_service.embed_image(demo_catalog / "Juices" / "green-juice-1.png")
-    b = demo_service.embed_image(demo_catalog / "Footwear" / "white-plimsolls-1.png")
-    assert np.allclose(catalog_ops.combine(a, b, 0.0), a, atol=1e-6)
-    assert np.allclose(catalog_ops.combine(a, b, 1.0), b, atol=1e-6)
-    mid = catalog_ops.combine(a, b, 0.5)
-    assert abs(np.linalg.norm(mid) - 1) < 1e-5
-    assert abs(float(mid @ a) - float(mid @ b)) < 1e-5 and float(mid @ a) > float(a @ b)
-    with pytest.raises(LookalikeError):
-        catalog_ops.combine(a, b, 1.5)
 
 
 def test_only_loopback_counts_as_private() -> None:

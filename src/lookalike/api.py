@@ -78,7 +78,7 @@ class SearchOut(BaseModel):
 
 
 class TextQuery(BaseModel):
-    text: str = Field(min_length=1, max_length=1000, description="Words describing the product.")
+    text: str = Field(min_length=1, max_length=500, description="Words describing the product.")
     top_k: TopK = 10
     category: str | None = None
 
@@ -330,9 +330,7 @@ def create_app(
     def search_text(query: TextQuery) -> SearchOut:
         """Products matching words (needs an encoder that embeds text; 501 otherwise)."""
         started = time.perf_counter()
-        hits = catalog_ops.search_text(
-            service, query.text, top_k=query.top_k, category=_category(query.category)
-        )
+        hits = service.search_text(query.text, top_k=query.top_k, category=_category(query.category))
         return _hits_out(hits, started)
 
     @app.post(
@@ -340,7 +338,7 @@ def create_app(
     )
     def search_combined(
         file: Annotated[UploadFile, File(description="A photo of the product.")],
-        text: Annotated[str, Form(min_length=1, max_length=1000, description="Words that refine the photo.")],
+        text: Annotated[str, Form(min_length=1, max_length=500, description="Words that refine the photo.")],
         weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
         top_k: FormTopK = 10,
         category: FormCategory = None,
@@ -349,9 +347,7 @@ def create_app(
         started = time.perf_counter()
         name, data = _read_upload(file, limit)
         image = service.load_query_image(data, name=name)
-        hits = catalog_ops.search_combined(
-            service, image, text, text_weight=weight, top_k=top_k, category=_category(category)
-        )
+        hits = service.search_combined(image, text, weight=weight, top_k=top_k, category=_category(category))
         return _hits_out(hits, started)
 
     @app.get("/products/{product_id:path}/similar", response_model=SearchOut, tags=["search"])

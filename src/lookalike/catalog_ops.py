@@ -23,15 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 from PIL import Image
 
+from lookalike import signals
 from lookalike.catalog import point_id
-from lookalike.encoders import l2_normalise
-from lookalike.errors import EncoderError, ImageError, LookalikeError, NotFoundError
+from lookalike.errors import ImageError, LookalikeError, NotFoundError
 from lookalike.images import load_image
-from lookalike.models import Hit, Product
-from lookalike.search import MAX_TOP_K, ImageInput, SearchService
+from lookalike.models import Product
+from lookalike.search import MAX_TOP_K, SearchService
 from lookalike.store import PointFilter
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,13 @@ def uploads_root(service: SearchService) -> Path:
     return (service.settings.data_dir / UPLOADS_DIR).resolve()
 
 
-# -- text and combined queries (need an encoder with a text modality) ------------------------------
+# -- words (the faces offer them where the encoder embeds text) ----------------------------------------
 def supports_text(service: SearchService) -> bool:
+    """Whether the faces offer search by words: only with an encoder that embeds text (the brief of #3).
+
+    SearchService.search_text also has a 'words' mode for image-only encoders (titles, ImageNet
+    concepts, colours); returning True here is all it takes to offer that in the API and the UI.
+    """
     return "text" in service.encoder.modalities
 
 
@@ -80,52 +84,6 @@ def text_unavailable_reason(service: SearchService) -> str:
         "against product photos. Searching by words needs an image-and-text encoder (CLIP or ImageBind, "
         "whose weights are downloaded once): see `lookalike encoders`, set LOOKALIKE_ENCODER and re-index."
     )
-
-
-def check_query(service: SearchService, top_k: int, category: str | None) -> None:
-    """The same checks SearchService applies to image queries (its own check is private)."""
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
-    if category is not None and category not in service.categories():
-        raise NotFoundError(f"no category '{category}' in the index")
-
-
-def embed_text(service: SearchService, text: str) -> np.ndarray:
-    if not supports_text(service):
-        raise EncoderError(text_unavailable_reason(service))
-    text = " ".join(text.split())
-    if not text:
-        raise LookalikeError("type a few words to search for")
-    return service.encoder.embed_texts([text])[0]
-
-
-def search_text(service: SearchService, text: str, top_k: int = 10, category: str | None = None) -> list[Hit]:
-    """SearchService.search_text(text, top_k, category): products whose photos match the words."""
-    check_query(service, top_k, category)
-    return service.search_vector(embed_text(service, text), top_k=top_k, category=category)
-
-
-def combine(image_vec: np.ndarray, text_vec: np.ndarray, text_weight: float) -> np.ndarray:
-    """Weighted sum of the two normalised embeddings, normalised again (0 = photo only, 1 = words only)."""
-    if not 0.0 <= text_weight <= 1.0:
-        raise LookalikeError(f"the words' weight must be between 0 and 1, not {text_weight}")
-    img, txt = l2_normalise(image_vec), l2_normalise(text_vec)
-    return l2_normalise((1.0 - text_weight) * img + text_weight * txt)
-
-
-def search_combined(
-    service: SearchService,
-    image: ImageInput,
-    text: str,
-    text_weight: float = 0.5,
-    top_k: int = 10,
-    category: str | None = None,
-) -> list[Hit]:
-    """SearchService.search_combined(image, text, text_weight, top_k, category): photo refined by words."""
-    check_query(service, top_k, category)
-    text_vec = embed_text(service, text)
-    vec = combine(service.embed_image(image), text_vec, text_weight)
-    return service.search_vector(vec, top_k=top_k, category=category)
 
 
 # -- browsing ------------------------------------------------------------------------------------------
@@ -356,8 +314,10 @@ def add_images(
     for i in range(0, total, batch):
         part = products[i : i + batch]
         images = [c.image for c in checked[i : i + batch]]
-        vectors = service.encoder.embed_images(images)
-        service.store.upsert([point_id(p.rel_path) for p in part], vectors, [p.payload() for p in part])
+        vectors, extras = signals.embed_batch(service.encoder, part, images)  # exactly as ingest embeds
+        service.store.upsert(
+            [point_id(p.rel_path) for p in part], vectors, [p.payload() for p in part], extras
+        )
         report.added.extend(Added(p, point_id(p.rel_path)) for p in part)
         if progress:
             progress(len(report.added), total)

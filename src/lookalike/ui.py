@@ -124,8 +124,10 @@ def run_example(
 
 # -- words ---------------------------------------------------------------------------------------------
 def search_words(service: SearchService, text: str, top_k: int, category: str | None) -> Found:
+    if not catalog_ops.supports_text(service):
+        return [], [], fail(catalog_ops.text_unavailable_reason(service))
     try:
-        hits = catalog_ops.search_text(service, text or "", top_k=int(top_k), category=_category(category))
+        hits = service.search_text(text or "", top_k=int(top_k), category=_category(category))
     except LookalikeError as exc:
         return [], [], fail(exc)
     return _found(service, hits, f"match “{md(text.strip())}”")
@@ -134,14 +136,15 @@ def search_words(service: SearchService, text: str, top_k: int, category: str | 
 def search_photo_words(
     service: SearchService, image: Any, text: str, weight: float, top_k: int, category: str | None
 ) -> Found:
+    if not catalog_ops.supports_text(service):
+        return [], [], fail(catalog_ops.text_unavailable_reason(service))
     if image is None:
         return [], [], "Add a photo, then words that refine it."
     try:
-        hits = catalog_ops.search_combined(
-            service,
+        hits = service.search_combined(
             _query_image(service, image),
             text or "",
-            text_weight=float(weight),
+            weight=float(weight),
             top_k=int(top_k),
             category=_category(category),
         )
