@@ -25,14 +25,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookalike import __version__, catalog_ops
-from lookalike.errors import (
-    CatalogError,
-    EncoderError,
-    ImageError,
-    LookalikeError,
-    NotFoundError,
-    StoreError,
-)
+from lookalike.errors import EncoderError, LookalikeError, NotFoundError, StoreError
 from lookalike.models import Hit
 from lookalike.search import MAX_TOP_K, SearchService
 
@@ -203,15 +196,12 @@ class BodyLimit:
 
 # -- error mapping -----------------------------------------------------------------------------------
 def _status_of(exc: LookalikeError) -> int:
+    """404 for what is not in the index, 503 when the model or the store fails, else the request's fault."""
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, EncoderError):
+    if isinstance(exc, EncoderError | StoreError):
         return 503
-    if isinstance(exc, StoreError):
-        return 503
-    if isinstance(exc, ImageError | CatalogError):
-        return 422
-    return 422  # any other deliberate refusal is about the request (bad top_k, empty list, …)
+    return 422  # ImageError, CatalogError and every other deliberate refusal (bad label, empty list, …)
 
 
 def _image_url(product_id: str, point_id: str | None = None) -> str:
