@@ -5,7 +5,7 @@ timers wrapped around the model calls and the store calls, so the pipeline's own
 left of the wall time: target < 20 %. Queries run the real `SearchService.search_image`; the baseline
 is the encoder alone on the same image.
 
-    .venv/bin/python benchmarks/ingest.py [--catalog DIR] [--repeats 3] [--queries 45]
+    .venv/bin/python benchmarks/ingest.py [--catalog DIR] [--repeats 5] [--queries 45]
 
 Prints a markdown table `what | lookalike | baseline | ratio` and writes JSON to benchmarks/results/.
 """
@@ -149,7 +149,7 @@ def _p(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--catalog", type=Path, help="catalog folder (default: build the demo catalog)")
-    ap.add_argument("--repeats", type=int, default=3, help="warm indexing runs; the median is reported")
+    ap.add_argument("--repeats", type=int, default=5, help="warm indexing runs (best and median reported)")
     ap.add_argument("--queries", type=int, default=45, help="single search_image queries")
     args = ap.parse_args(argv)
 
@@ -179,44 +179,39 @@ def main(argv: list[str] | None = None) -> int:
         lat = query_latency(catalog, encoder, images, args.queries)
 
     n = len(images)
-    warm = {k: statistics.median(r.get(k, 0.0) for r in runs) for k in {k for r in runs for k in r}}
-    bare_s = statistics.median(bare)
-    models = sum(warm.get(k, 0.0) for k in ("image encoder", "text model", "colours"))
-    overhead = max(warm["wall"] - models, 0.0)
-    share = overhead / warm["wall"]
+    models = ("image encoder", "text model", "colours")
+    shares = [max(r["wall"] - sum(r.get(k, 0.0) for k in models), 0.0) / r["wall"] for r in runs]
+    best = min(runs, key=lambda r: r["wall"])  # the least disturbed run on a shared machine
+    walls = sorted(r["wall"] for r in runs)
+    bare_best, bare_med = min(bare), statistics.median(bare)
     rows = [
         "| what | lookalike | baseline | ratio |",
         "|---|---|---|---|",
-        f"| index {n} demo photos, images/s (warm, median of {args.repeats}; baseline: bare encoder, "
-        f"batch {batch}) | {n / warm['wall']:.2f} | {n / bare_s:.2f} | {bare_s / warm['wall']:.2f} |",
+        f"| index {n} demo photos, images/s, best of {args.repeats} warm runs (baseline: bare encoder, "
+        f"batch {batch}) | {n / walls[0]:.2f} | {n / bare_best:.2f} | {bare_best / walls[0]:.2f} |",
+        f"| same, median of {args.repeats} | {n / statistics.median(walls):.2f} | {n / bare_med:.2f} "
+        f"| {bare_med / statistics.median(walls):.2f} |",
         f"| index wall s, cold (first run: loads models; encoder load {load_s:.1f}s not included) "
-        f"| {cold['wall']:.1f} | {bare_s:.1f} | {cold['wall'] / bare_s:.2f} |",
+        f"| {cold['wall']:.1f} | {bare_best:.1f} | {cold['wall'] / bare_best:.2f} |",
         f"| search_image ms p50 / p95 ({args.queries} queries; baseline: encoder on one image) "
         f"| {_p(lat['search_image'], 50):.1f} / {_p(lat['search_image'], 95):.1f} "
         f"| {_p(lat['encoder'], 50):.1f} / {_p(lat['encoder'], 95):.1f} "
         f"| {_p(lat['search_image'], 50) / _p(lat['encoder'], 50):.2f} / "
         f"{_p(lat['search_image'], 95) / _p(lat['encoder'], 95):.2f} |",
     ]
-    phase_rows = [
-        "",
-        "Warm indexing wall time by phase (median):",
-        "",
-        "| phase | s | share |",
-        "|---|---|---|",
-    ]
-    for k in ("image encoder", "text model", "colours", "upsert", "HNSW build", "diff vs index"):
-        if k in warm:
-            phase_rows.append(f"| {k} | {warm[k]:.2f} | {warm[k] / warm['wall']:.0%} |")
-    rest = warm["wall"] - models - sum(warm.get(k, 0.0) for k in ("upsert", "HNSW build", "diff vs index"))
-    phase_rows.append(
-        f"| scan, hash, un-overlapped image loading, glue | {rest:.2f} | {rest / warm['wall']:.0%} |"
-    )
-    phase_rows.append(f"| wall | {warm['wall']:.2f} | 100% |")
+    phase_rows = ["", "Fastest warm indexing run by phase:", "", "| phase | s | share |", "|---|---|---|"]
+    for k in (*models, "upsert", "HNSW build", "diff vs index"):
+        if k in best:
+            phase_rows.append(f"| {k} | {best[k]:.2f} | {best[k] / best['wall']:.0%} |")
+    rest = best["wall"] - sum(best.get(k, 0.0) for k in (*models, "upsert", "HNSW build", "diff vs index"))
+    phase_rows.append(f"| scan, hash, un-overlapped loading, glue | {rest:.2f} | {rest / best['wall']:.0%} |")
+    phase_rows.append(f"| wall | {best['wall']:.2f} | 100% |")
+    share = statistics.median(shares)
     verdict = "PASS" if share < OVERHEAD_LIMIT else "FAIL"
     target = (
-        f"- target: pipeline overhead (everything but model calls: scan, hash, load, upsert, HNSW build) "
-        f"< {OVERHEAD_LIMIT:.0%} of indexing wall time: {overhead:.2f}s of {warm['wall']:.2f}s = {share:.1%} "
-        f"{verdict}"
+        f"- target: pipeline overhead (wall minus model calls: scan, hash, load, upsert, HNSW build, glue) "
+        f"< {OVERHEAD_LIMIT:.0%} of indexing wall time: median {share:.1%} over {len(shares)} warm runs "
+        f"(range {min(shares):.1%}–{max(shares):.1%}) {verdict}"
     )
     print("\n".join([*rows, *phase_rows, "", target]))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -228,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm_runs": runs,
         "bare_encoder_s": bare,
         "query_ms": {k: [x * 1000 for x in v] for k, v in lat.items()},
-        "overhead_share": share,
+        "overhead_shares": shares,
         "target": OVERHEAD_LIMIT,
     }
     out.write_text(json.dumps(data, indent=2))
