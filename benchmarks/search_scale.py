@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(
                 f"- Fashion-MNIST {n:,}: skipped, embeddings cached for {have['train']:,} train + "
                 f"{have['t10k']:,} test images, {need['train']:,} + {need['t10k']:,} needed; use --embed "
-                f"(about {(need['train'] + need['t10k']) / 10 / 60:.0f} min on 2 idle cores)"
+                f"(about {(need['train'] + need['t10k']) / 20 / 60:.0f} min on 2 idle cores)"
             )
     sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
     for dim in [int(d) for d in args.dims.split(",") if d]:

@@ -44,7 +44,7 @@ from lookalike.catalog import scan
 from lookalike.encoders import Encoder
 from lookalike.errors import LookalikeError
 from lookalike.images import load_image
-from lookalike.store.base import Schema
+from lookalike.store.base import Schema, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def _bar(total: int, desc: str, progress: bool, unit: str = "img") -> tqdm:
     return tqdm(total=total, desc=desc, unit=unit, disable=not progress, leave=False)
 
 
-def _temp_store(encoder: Encoder, parent: str):
+def _temp_store(encoder: Encoder, parent: str) -> VectorStore:
     from lookalike.store.edge import EdgeStore
 
     return EdgeStore(Path(parent) / "store", Schema(encoder.name, encoder.dim))
@@ -189,9 +189,10 @@ def embed_fashion_mnist(
     desc: str = "embedding",
 ) -> np.ndarray:
     """Embeddings of the first n images. With `cache_dir`, whole chunks of 1,000 are saved and reused
-    (the full 70k takes about two hours on two cores); delete the folder to recompute."""
+    (all 70k take about an hour on two idle cores); delete the folder to recompute."""
     if cache_dir is None:
-        return _embed_range(encoder, ds, 0, n, invert, batch_size, _bar(n, desc, progress))
+        with _bar(n, desc, progress) as bar:
+            return _embed_range(encoder, ds, 0, n, invert, batch_size, bar)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     chunks = [(s, min(s + CACHE_CHUNK, len(ds))) for s in range(0, n, CACHE_CHUNK)]
@@ -634,8 +635,11 @@ def run_eval(
     cache_dir: Path | None = None,
     progress: bool = True,
 ) -> EvalReport:
-    """Run the chosen tasks. n_index/n_query None = the full 60,000/10,000 (about two hours on two
-    cores; `cache_dir` keeps the embeddings for the next run). catalog None = the demo catalog."""
+    """Run the chosen tasks and score the encoder against both baselines.
+
+    n_index/n_query None = the full 60,000/10,000 (about an hour on two idle cores at ~20 images/s;
+    `cache_dir` keeps the embeddings for the next run). catalog None = the demo catalog.
+    """
     unknown = [t for t in tasks if t not in TASKS]
     if unknown or not tasks:
         raise LookalikeError(
