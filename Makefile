@@ -24,7 +24,8 @@ demo-data: install
 demo: demo-data
 	$(BIN)/lookalike index $(DEMO_DIR)
 	$(BIN)/lookalike search $(DEMO_DIR)/Footwear/white-plimsolls-2.png --top-k 5
-	@echo "indexed; search with: $(BIN)/lookalike search IMAGE"
+	$(BIN)/lookalike search --text "yellow shoes" --top-k 3
+	$(BIN)/lookalike ui --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -61,7 +61,7 @@ def test_health_reports_index_and_encoder(client: TestClient) -> None:
     assert body["status"] == "ok"
     assert body["points"] == 45 and body["categories"] == 8
     assert body["encoder"] == "efficientnet-lite0" and body["dim"] == 1280
-    assert body["text_search"] is False
+    assert body["text_search"] == "words"
 
 
 def test_openapi_docs_are_served(client: TestClient) -> None:
@@ -151,17 +151,20 @@ def test_body_over_the_limit_is_413_before_the_endpoint_runs(demo_service: Searc
         assert c.get("/health").status_code == 200  # GETs are not affected
 
 
-def test_text_and_combined_search_say_the_encoder_has_no_text(client: TestClient) -> None:
-    r = client.post("/search/text", json={"text": "red shoes", "top_k": 3})
-    assert r.status_code == 501
-    assert "images only" in r.json()["detail"] and "efficientnet-lite0" in r.json()["detail"]
+def test_text_and_combined_search_work_with_the_image_only_encoder(client: TestClient, demo_catalog) -> None:
+    r = client.post("/search/text", json={"text": "yellow plimsolls", "top_k": 3})
+    assert r.status_code == 200, r.text
+    assert r.json()["hits"][0]["product_id"] == "yellow-plimsolls"
+    photo = (demo_catalog / "Hoodies" / "black-hoodie-1.png").read_bytes()
     r = client.post(
         "/search/combined",
-        files={"file": ("q.png", png_bytes(), "image/png")},
-        data={"text": "red", "weight": "0.3"},
+        files={"file": ("q.png", photo, "image/png")},
+        data={"text": "white", "weight": "0.6", "top_k": "3"},
     )
-    assert r.status_code == 501
-    assert "images only" in r.json()["detail"]
+    assert r.status_code == 200, r.text
+    assert r.json()["hits"][0]["product_id"] == "white-hoodie"
+    assert client.post("/search/text", json={"text": "", "top_k": 3}).status_code == 422
+    assert client.post("/search/text", json={"text": "red", "top_k": 0}).status_code == 422
 
 
 def test_similar_recommends_from_product_ids(client: TestClient) -> None:
@@ -287,7 +290,10 @@ def test_api_key_is_read_from_the_environment(
     demo_service: SearchService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOOKALIKE_API_KEY", KEY)
-    with TestClient(create_app(demo_service)) as c:
+    from lookalike.config import Settings
+
+    svc = SearchService(Settings(), store=demo_service.store, encoder=demo_service.encoder)
+    with TestClient(create_app(svc)) as c:
         assert c.delete("/products/ghost").status_code == 401
         assert c.delete("/products/ghost", headers={"X-API-Key": KEY}).status_code == 404
 

@@ -33,13 +33,13 @@ def test_category_choices_come_from_the_index(demo_service: SearchService) -> No
     assert choices[1:] == list(demo_service.categories()) and len(choices) == 9
 
 
-def test_build_ui_explains_why_word_search_is_absent(demo_service: SearchService) -> None:
+def test_build_ui_labels_how_words_are_matched(demo_service: SearchService) -> None:
     demo = ui.build_ui(demo_service)
     assert isinstance(demo, gr.Blocks)
     blocks = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
-    for elem in ("words-absent", "combined-absent"):
+    for elem in ("words-note", "combined-note"):
         text = blocks[elem].value
-        assert "images only" in text and "efficientnet" in text
+        assert "pixels only" in text and "titles" in text and "efficientnet" in text
     tabs = [b.label for b in demo.blocks.values() if isinstance(b, gr.Tab)]
     assert tabs == ["Search by photo", "Search by words", "Photo + words", "Browse a category", "Catalog"]
 
@@ -121,14 +121,18 @@ def test_examples_one_per_category_and_clickable(demo_service: SearchService) ->
 
 
 # -- words ----------------------------------------------------------------------------------------------
-def test_word_tabs_say_why_they_cannot_search(demo_service: SearchService, demo_catalog: Path) -> None:
-    with pytest.warns(UserWarning, match="images only"):
-        items, _, status = ui.search_words(demo_service, "red shoes", 5, None)
-    assert items == [] and "LOOKALIKE\\_ENCODER" in status
-    with pytest.warns(UserWarning, match="images only"):
-        ui.search_photo_words(
-            demo_service, str(demo_catalog / "Juices" / "green-juice-1.png"), "blue", 0.3, 5, None
-        )
+def test_word_tabs_search_with_the_image_only_encoder(
+    demo_service: SearchService, demo_catalog: Path
+) -> None:
+    items, ids, status = ui.search_words(demo_service, "yellow plimsolls", 5, None)
+    assert items and ids[0] == "yellow-plimsolls" and not status.startswith("⚠")
+    items, ids, status = ui.search_photo_words(
+        demo_service, str(demo_catalog / "Hoodies" / "black-hoodie-1.png"), "white", 0.6, 3, None
+    )
+    assert ids[0] == "white-hoodie"
+    with pytest.warns(UserWarning, match="type some words"):
+        items, _, status = ui.search_words(demo_service, "  ", 5, None)
+    assert items == [] and status.startswith("⚠")
 
 
 # -- browse ---------------------------------------------------------------------------------------------
@@ -173,7 +177,7 @@ def _any_vector(service: SearchService):
 # -- catalog --------------------------------------------------------------------------------------------
 def test_catalog_overview_lists_what_is_indexed(demo_service: SearchService) -> None:
     text = ui.catalog_overview(demo_service)
-    assert "efficientnet-lite0" in text and "1280-d" in text and "photos only" in text
+    assert "efficientnet-lite0" in text and "1280-d" in text and "words via titles" in text
     assert demo_service.info().location in text
     assert "**45** images" in text and "| Footwear | 8 |" in text and "| Polo Shirts | 4 |" in text
 

@@ -1,7 +1,6 @@
 """End to end: the web UI in real headless Chromium (Playwright, sync API) over the real demo index.
 
-Marked `browser` (select or skip with -m) once pyproject.toml registers that marker; until then it runs
-unmarked rather than failing collection under --strict-markers. Skipped when /usr/bin/chromium is missing.
+Marked `browser` (deselect with -m "not browser"); skipped when /usr/bin/chromium is missing.
 """
 
 from __future__ import annotations
@@ -29,12 +28,8 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 30_000
 
-try:
-    _browser_mark = [pytest.mark.browser]
-except pytest.fail.Exception:  # --strict-markers and `browser` not yet in pyproject's markers: run unmarked
-    _browser_mark = []
 pytestmark = [
-    *_browser_mark,
+    pytest.mark.browser,
     pytest.mark.skipif(
         not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (Debian package 'chromium')"
     ),

@@ -12,7 +12,6 @@ import contextlib
 import hmac
 import json
 import logging
-import os
 import time
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -31,9 +30,6 @@ from lookalike.search import MAX_TOP_K, SearchService
 
 log = logging.getLogger(__name__)
 
-API_KEY_ENV = "LOOKALIKE_API_KEY"  # TODO(settings): move to Settings.api_key (SecretStr)
-MAX_UPLOAD_ENV = "LOOKALIKE_MAX_UPLOAD_BYTES"  # TODO(settings): move to Settings.max_upload_bytes
-DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 _MEDIA_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -130,7 +126,9 @@ class HealthOut(BaseModel):
     backend: str
     points: int
     categories: int
-    text_search: bool
+    text_search: str = Field(
+        description="'joint' (the encoder embeds text) or 'words' (titles, classes, colours)"
+    )
 
 
 # -- request body limit ----------------------------------------------------------------------------
@@ -247,15 +245,19 @@ def create_app(
 ) -> FastAPI:
     """The REST app over `service`.
 
-    api_key protects the write endpoints (header X-API-Key); None reads LOOKALIKE_API_KEY, and an
-    empty key leaves them open. max_upload_bytes bounds every request body (default 10 MB, or
-    LOOKALIKE_MAX_UPLOAD_BYTES).
+    api_key protects the write endpoints (header X-API-Key); None takes settings.api_key
+    (LOOKALIKE_API_KEY), and an empty key leaves them open. max_upload_bytes bounds every request
+    body (None: settings.max_upload_bytes, LOOKALIKE_MAX_UPLOAD_BYTES, default 10 MB).
     """
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    key = key or None
-    limit = max_upload_bytes or int(os.environ.get(MAX_UPLOAD_ENV) or DEFAULT_MAX_UPLOAD_BYTES)
+    settings = service.settings
+    if api_key is None and settings.api_key is not None:
+        api_key = settings.api_key.get_secret_value()
+    key = api_key or None
+    limit = max_upload_bytes or settings.max_upload_bytes
     if key is None:
-        log.warning("no %s set: adding and deleting products through the API is open to anyone", API_KEY_ENV)
+        log.warning(
+            "no LOOKALIKE_API_KEY set: adding and deleting products through the API is open to anyone"
+        )
 
     app = FastAPI(
         title="lookalike",
@@ -277,10 +279,6 @@ def create_app(
             log.error("service unavailable: %s", exc)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    def require_text() -> None:
-        if not catalog_ops.supports_text(service):
-            raise HTTPException(501, catalog_ops.text_unavailable_reason(service))
-
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
         return RedirectResponse("/docs")
@@ -290,7 +288,7 @@ def create_app(
         """Is the index readable, what is in it, and which encoder answers."""
         try:
             info = service.info()
-            text = catalog_ops.supports_text(service)
+            text = service.text_mode
         except LookalikeError as exc:
             return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
         return HealthOut(
@@ -316,16 +314,15 @@ def create_app(
         image = service.load_query_image(data, name=name)
         return _hits_out(service.search_image(image, top_k=top_k, category=_category(category)), started)
 
-    @app.post("/search/text", response_model=SearchOut, tags=["search"], dependencies=[Depends(require_text)])
+    @app.post("/search/text", response_model=SearchOut, tags=["search"])
     def search_text(query: TextQuery) -> SearchOut:
-        """Products matching words (needs an encoder that embeds text; 501 otherwise)."""
+        """Products matching words: in the encoder's joint space where it embeds text, otherwise
+        through product titles, recognised object classes and colour names (see /health text_search)."""
         started = time.perf_counter()
         hits = service.search_text(query.text, top_k=query.top_k, category=_category(query.category))
         return _hits_out(hits, started)
 
-    @app.post(
-        "/search/combined", response_model=SearchOut, tags=["search"], dependencies=[Depends(require_text)]
-    )
+    @app.post("/search/combined", response_model=SearchOut, tags=["search"])
     def search_combined(
         file: Annotated[UploadFile, File(description="A photo of the product.")],
         text: Annotated[str, Form(min_length=1, max_length=500, description="Words that refine the photo.")],

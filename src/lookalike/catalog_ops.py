@@ -1,9 +1,6 @@
-"""Service operations the web faces need that SearchService does not offer yet.
-
-TEMPORARY HOME: every function here takes the SearchService as its first argument and is meant to
-become a SearchService method (see the list in each docstring). Until then this is the only module of
-the faces' side that touches `service.store` and `service.encoder`; api.py and ui.py call SearchService
-and these functions only.
+"""Catalog operations of the service layer that the web faces share: browse pages, thumbnails,
+uploads and deletes. Each takes the SearchService as its first argument; api.py and ui.py call
+SearchService and these functions only, never the store or the encoder.
 
 Security rule kept throughout: user strings (category names, product ids, file names) are looked up
 in the index or reduced to a slug; none is ever joined into a file-system path as given.
@@ -67,22 +64,17 @@ def uploads_root(service: SearchService) -> Path:
     return (service.settings.data_dir / UPLOADS_DIR).resolve()
 
 
-# -- words (the faces offer them where the encoder embeds text) ----------------------------------------
-def supports_text(service: SearchService) -> bool:
-    """Whether the faces offer search by words: only with an encoder that embeds text (the brief of #3).
-
-    SearchService.search_text also has a 'words' mode for image-only encoders (titles, ImageNet
-    concepts, colours); returning True here is all it takes to offer that in the API and the UI.
-    """
-    return "text" in service.encoder.modalities
-
-
-def text_unavailable_reason(service: SearchService) -> str:
-    """Why words cannot be searched with the current encoder, in words a shop owner can act on."""
+# -- words ------------------------------------------------------------------------------------------------
+def text_note(service: SearchService) -> str:
+    """How words are matched with the current encoder, so a shopper knows what to expect."""
+    name = service.settings.encoder
+    if service.text_mode == "joint":
+        return f"Words and photos share one embedding space ('{name}'): describe the product freely."
     return (
-        f"The current encoder, '{service.encoder.name}', embeds images only, so words cannot be matched "
-        "against product photos. Searching by words needs an image-and-text encoder (CLIP or ImageBind, "
-        "whose weights are downloaded once): see `lookalike encoders`, set LOOKALIKE_ENCODER and re-index."
+        f"The current encoder ('{name}') sees pixels only, so words are matched against product titles "
+        "and descriptions, the ~1000 everyday objects the image model recognises (e.g. 'running shoe', "
+        "'sweatshirt', 'wine bottle') and colour names ('red', 'navy'). Brands, fits and materials are "
+        "found only when the titles say them. A joint image-text encoder (ImageBind) understands more."
     )
 
 

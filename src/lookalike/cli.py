@@ -165,6 +165,45 @@ def info(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+Host = Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")]
+
+
+@app.command()
+def serve(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+    """Run the REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from lookalike.api import create_app
+
+    svc = _service()
+    try:
+        svc.info()  # open the store now: a locked or incompatible index fails here, clearly
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    out.print(f"lookalike API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    try:
+        uvicorn.run(create_app(svc), host=host, port=port, log_level="warning", timeout_keep_alive=5)
+    finally:
+        svc.close()
+
+
+@app.command()
+def ui(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 7860) -> None:
+    """Run the web UI (Gradio): search by photo or words, browse, add products."""
+    from lookalike.ui import launch_ui
+
+    svc = _service()
+    try:
+        svc.info()
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    out.print(f"lookalike web UI on http://{host}:{port}  (Ctrl+C to stop)")
+    try:
+        launch_ui(svc, host=host, port=port, block=True)
+    finally:
+        svc.close()
+
+
 @app.command("encoders")
 def list_encoders() -> None:
     """The encoders lookalike knows, their dimension, modalities, licence and whether weights are here."""

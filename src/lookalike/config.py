@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     category_separator: str = " / "
     uncategorized: str = "Uncategorized"
 
+    api_key: SecretStr | None = Field(None, description="Key for the API's write endpoints (X-API-Key).")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest upload the API/UI accept.")
+
     max_image_pixels: int = Field(50_000_000, ge=1, description="Refuse larger images (decompression bombs).")
     max_image_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Refuse larger image files.")
 

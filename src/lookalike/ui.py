@@ -124,8 +124,6 @@ def run_example(
 
 # -- words ---------------------------------------------------------------------------------------------
 def search_words(service: SearchService, text: str, top_k: int, category: str | None) -> Found:
-    if not catalog_ops.supports_text(service):
-        return [], [], fail(catalog_ops.text_unavailable_reason(service))
     try:
         hits = service.search_text(text or "", top_k=int(top_k), category=_category(category))
     except LookalikeError as exc:
@@ -136,8 +134,6 @@ def search_words(service: SearchService, text: str, top_k: int, category: str | 
 def search_photo_words(
     service: SearchService, image: Any, text: str, weight: float, top_k: int, category: str | None
 ) -> Found:
-    if not catalog_ops.supports_text(service):
-        return [], [], fail(catalog_ops.text_unavailable_reason(service))
     if image is None:
         return [], [], "Add a photo, then words that refine it."
     try:
@@ -216,7 +212,11 @@ def catalog_overview(service: SearchService) -> str:
         info = service.info()
     except LookalikeError as exc:
         return f"⚠ {md(exc)}"
-    text = "words and photos" if catalog_ops.supports_text(service) else "photos only"
+    text = (
+        "words in the same space as photos"
+        if service.text_mode == "joint"
+        else "photos; words via titles, classes, colours"
+    )
     lines = [
         f"**Encoder:** {md(info.encoder)} ({info.dim}-d, {text})  ",
         f"**Store:** {md(info.backend)} at `{info.location.replace('`', '')}`  ",
@@ -344,7 +344,7 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
     """The whole web UI over `service`; categories and examples are read from the index on each page load."""
     choices = category_choices(service)
     browse_choices = choices[1:]
-    text_ok = catalog_ops.supports_text(service)
+    note = "ℹ " + md(catalog_ops.text_note(service))
     with gr.Blocks(
         title="lookalike — find similar products",
         analytics_enabled=False,
@@ -389,49 +389,39 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
 
             # 2. words
             with gr.Tab("Search by words", id="words"):
-                if text_ok:
-                    words = gr.Textbox(label="Describe the product", placeholder="e.g. red canvas shoes")
-                    with gr.Row():
-                        words_cat = gr.Dropdown(choices, value=ALL_CATEGORIES, label="Category")
-                        words_k = gr.Slider(1, 50, value=DEFAULT_TOP_K, step=1, label="Results")
-                    words_btn = gr.Button("Search", variant="primary")
-                    words_status = gr.Markdown()
-                    words_results = _results_gallery("Results", "words-results")
-                    words_ids = gr.State([])
-                    words_outs = [words_results, words_ids, words_status]
-                    words_btn.click(partial(search_words, service), [words, words_k, words_cat], words_outs)
-                    words.submit(partial(search_words, service), [words, words_k, words_cat], words_outs)
-                else:
-                    words_cat = None
-                    gr.Markdown("ℹ " + catalog_ops.text_unavailable_reason(service), elem_id="words-absent")
+                gr.Markdown(note, elem_id="words-note")
+                words = gr.Textbox(label="Describe the product", placeholder="e.g. red canvas shoes")
+                with gr.Row():
+                    words_cat = gr.Dropdown(choices, value=ALL_CATEGORIES, label="Category")
+                    words_k = gr.Slider(1, 50, value=DEFAULT_TOP_K, step=1, label="Results")
+                words_btn = gr.Button("Search", variant="primary")
+                words_status = gr.Markdown()
+                words_results = _results_gallery("Results", "words-results")
+                words_ids = gr.State([])
+                words_outs = [words_results, words_ids, words_status]
+                words_btn.click(partial(search_words, service), [words, words_k, words_cat], words_outs)
+                words.submit(partial(search_words, service), [words, words_k, words_cat], words_outs)
 
             # 3. photo + words
             with gr.Tab("Photo + words", id="combined"):
-                if text_ok:
-                    with gr.Row():
-                        with gr.Column():
-                            combo_image = _photo_input("combo-image")
-                        with gr.Column():
-                            combo_text = gr.Textbox(label="Refine with words", placeholder="e.g. but in blue")
-                            combo_weight = gr.Slider(0, 1, value=0.3, step=0.05, label="Weight of the words")
-                            combo_cat = gr.Dropdown(choices, value=ALL_CATEGORIES, label="Category")
-                            combo_k = gr.Slider(1, 50, value=DEFAULT_TOP_K, step=1, label="Results")
-                            combo_btn = gr.Button("Search", variant="primary")
-                    combo_status = gr.Markdown()
-                    combo_results = _results_gallery("Results", "combo-results")
-                    combo_ids = gr.State([])
-                    combo_btn.click(
-                        partial(search_photo_words, service),
-                        [combo_image, combo_text, combo_weight, combo_k, combo_cat],
-                        [combo_results, combo_ids, combo_status],
-                    )
-                else:
-                    combo_cat = None
-                    gr.Markdown(
-                        "ℹ Combining a photo with words needs words in the same space as photos. "
-                        + catalog_ops.text_unavailable_reason(service),
-                        elem_id="combined-absent",
-                    )
+                gr.Markdown(note, elem_id="combined-note")
+                with gr.Row():
+                    with gr.Column():
+                        combo_image = _photo_input("combo-image")
+                    with gr.Column():
+                        combo_text = gr.Textbox(label="Refine with words", placeholder="e.g. but in blue")
+                        combo_weight = gr.Slider(0, 1, value=0.3, step=0.05, label="Weight of the words")
+                        combo_cat = gr.Dropdown(choices, value=ALL_CATEGORIES, label="Category")
+                        combo_k = gr.Slider(1, 50, value=DEFAULT_TOP_K, step=1, label="Results")
+                        combo_btn = gr.Button("Search", variant="primary")
+                combo_status = gr.Markdown()
+                combo_results = _results_gallery("Results", "combo-results")
+                combo_ids = gr.State([])
+                combo_btn.click(
+                    partial(search_photo_words, service),
+                    [combo_image, combo_text, combo_weight, combo_k, combo_cat],
+                    [combo_results, combo_ids, combo_status],
+                )
 
             # 4. browse
             with gr.Tab("Browse a category", id="browse"):
