@@ -117,6 +117,12 @@ def test_seeds_are_stable_across_processes():
     assert augment.seed_for(0, "a.png", "crop", 1) != augment.seed_for(0, "a.png", "crop", 0)
 
 
+@pytest.mark.parametrize("recipe", sorted(augment.DETERMINISTIC))
+def test_deterministic_recipes_ignore_the_seed(recipe):
+    src = _opaque()
+    assert _same(augment.apply(recipe, src, seed=1), augment.apply(recipe, src, seed=2))
+
+
 def test_unknown_recipes_are_refused():
     with pytest.raises(LookalikeError, match="unknown augmentation"):
         augment.apply("sepia", _cutout(), 0)

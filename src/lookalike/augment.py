@@ -176,6 +176,8 @@ RECIPES: dict[str, Augmentation] = {
     "combined": compose(random_crop, maybe_hflip, colour_shift, jpeg),
 }
 RECIPE_NAMES: tuple[str, ...] = tuple(RECIPES)
+# Recipes that ignore their RNG: one query per photo is all they can make.
+DETERMINISTIC: frozenset[str] = frozenset({"flip", "jpeg"})
 # The recipes the same-product targets (recall@1 ≥ 0.9, recall@5 ≥ 0.98) are stated for.
 CORE_RECIPES: tuple[str, ...] = ("crop", "flip", "colour", "jpeg", "combined")
 
