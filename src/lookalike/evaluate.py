@@ -756,16 +756,14 @@ def format_table(report: EvalReport) -> str:
 
 
 def plot(report: EvalReport, path: Path | str) -> Path:
-    """PNG: precision@10 per class (bars) and recall@k curves, encoder vs baselines."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """PNG: precision@10 per class (bars) and recall@k curves, encoder vs baselines (Agg, no display)."""
+    from matplotlib.figure import Figure  # no pyplot: no global backend state, safe inside a server
 
     panels = int(report.category is not None) * 2 + int(report.same_product is not None)
     if not panels:
         raise LookalikeError("the report has no results to plot")
-    fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4.5), squeeze=False)
+    fig = Figure(figsize=(6 * panels, 4.5))
+    axes = fig.subplots(1, panels, squeeze=False)
     ax_iter = iter(axes[0])
     ks = list(range(1, K + 1))
     if report.category is not None:
@@ -803,6 +801,5 @@ def plot(report: EvalReport, path: Path | str) -> Path:
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=110)  # Agg renders PNG
     return path
