@@ -80,3 +80,23 @@ def test_info_before_any_index_says_what_to_do(run) -> None:
 def test_encoders_lists_the_default(run) -> None:
     res = run("encoders")
     assert res.exit_code == 0 and "efficientnet-lite0" in res.output and "present" in res.output
+
+
+def test_eval_command_prints_the_encoder_against_both_baselines(
+    run, demo_catalog: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    small = tmp_path / "small"
+    for category in (
+        "Hoodies",
+        "Paints",
+    ):  # a small catalog keeps this test quick; test_evaluate does the rest
+        shutil.copytree(demo_catalog / category, small / category)
+    res = run("eval", "--task", "same-product", "--catalog", small, "--json")
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    methods = {m["method"]: m for m in report["same_product"]["methods"]}
+    assert set(methods) == {"efficientnet-lite0", "raw pixels", "random"}
+    res = run("eval", "--task", "nope")
+    assert res.exit_code == 1 and "unknown evaluation task" in res.output

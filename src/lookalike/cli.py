@@ -204,6 +204,60 @@ def ui(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65
         svc.close()
 
 
+@app.command("eval")
+def evaluate_cmd(
+    task: Annotated[
+        list[str], typer.Option("--task", help="category (Fashion-MNIST) and/or same-product (demo catalog).")
+    ] = ["category", "same-product"],  # noqa: B006
+    fmnist_dir: Annotated[Path | None, typer.Option(help="Folder with the Fashion-MNIST .gz files.")] = None,
+    n_index: Annotated[
+        int | None, typer.Option(min=1, help="Train images to index (default all 60,000).")
+    ] = None,
+    n_query: Annotated[
+        int | None, typer.Option(min=1, help="Test images to query (default all 10,000).")
+    ] = None,
+    catalog: Annotated[
+        Path | None, typer.Option(help="Catalog for same-product recall (default: demo).")
+    ] = None,
+    views: Annotated[int, typer.Option(min=1, help="Augmented queries per photo and augmentation.")] = 1,
+    seed: int = 0,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a PNG plot (per-class precision, recall@k).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Measure retrieval quality against random and raw-pixel baselines, in the same run."""
+    import dataclasses
+
+    from lookalike import evaluate
+
+    try:
+        with _service() as svc:
+            report = evaluate.run_eval(
+                svc.encoder,
+                tasks=task,
+                fmnist_dir=fmnist_dir,
+                n_index=n_index,
+                n_query=n_query,
+                catalog=catalog,
+                n_per_recipe=views,
+                seed=seed,
+                batch_size=max(svc.settings.batch_size, 32),
+                cache_dir=svc.settings.data_dir / "cache" / "eval",
+                progress=not as_json,
+            )
+        if plot is not None:
+            evaluate.plot(report, plot)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps(dataclasses.asdict(report), default=str))
+    else:
+        out.print(evaluate.format_table(report), markup=False, highlight=False, soft_wrap=True)
+        if plot is not None:
+            out.print(f"plot written to {plot}")
+
+
 @app.command("encoders")
 def list_encoders() -> None:
     """The encoders lookalike knows, their dimension, modalities, licence and whether weights are here."""
