@@ -58,6 +58,18 @@ class StoredPoint:
     vector: np.ndarray | None = None
 
 
+def stored_point(record: Any, with_vector: bool = False) -> StoredPoint:
+    """A StoredPoint from either backend's record (both expose .id, .payload and named .vector)."""
+    vec = record.vector if with_vector else None
+    if isinstance(vec, dict):
+        vec = vec.get(VECTOR_NAME)
+    return StoredPoint(
+        id=str(record.id),
+        payload=dict(record.payload or {}),
+        vector=None if vec is None else np.asarray(vec, dtype=np.float32),
+    )
+
+
 @dataclass(frozen=True)
 class ScoredPoint:
     id: str

@@ -23,6 +23,7 @@ from lookalike.store.base import (
     ScoredPoint,
     StoredPoint,
     VectorStore,
+    stored_point,
 )
 
 log = logging.getLogger(__name__)
@@ -130,13 +131,6 @@ class EdgeStore(VectorStore):
             )
         return qe.Filter(must=must or None, must_not=must_not or None)
 
-    @staticmethod
-    def _vector(record: Any) -> np.ndarray | None:
-        vec = record.vector
-        if isinstance(vec, dict):
-            vec = vec.get(VECTOR_NAME)
-        return None if vec is None else np.asarray(vec, dtype=np.float32)
-
     def _scored(self, points: list[Any]) -> list[ScoredPoint]:
         return [
             ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in points
@@ -197,19 +191,14 @@ class EdgeStore(VectorStore):
         if not ids:
             return []
         records = self._shard.retrieve(list(ids), with_payload=True, with_vector=with_vectors)
-        return [
-            StoredPoint(
-                id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None
-            )
-            for r in records
-        ]
+        return [stored_point(r, with_vectors) for r in records]
 
     def scroll(
         self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
     ) -> tuple[list[StoredPoint], str | None]:
         req = qe.ScrollRequest(offset=offset, limit=limit, filter=self._filter(flt), with_payload=True)
         records, next_offset = self._shard.scroll(req)
-        points = [StoredPoint(id=str(r.id), payload=dict(r.payload or {})) for r in records]
+        points = [stored_point(r) for r in records]
         return points, (None if next_offset is None else str(next_offset))
 
     def categories(self) -> dict[str, int]:

@@ -21,6 +21,7 @@ from lookalike.store.base import (
     ScoredPoint,
     StoredPoint,
     VectorStore,
+    stored_point,
 )
 
 log = logging.getLogger(__name__)
@@ -133,13 +134,6 @@ class ServerStore(VectorStore):
             )
         return models.Filter(must=must or None, must_not=must_not or None)
 
-    @staticmethod
-    def _vector(record: Any) -> np.ndarray | None:
-        vec = record.vector
-        if isinstance(vec, dict):
-            vec = vec.get(VECTOR_NAME)
-        return None if vec is None else np.asarray(vec, dtype=np.float32)
-
     def upsert(
         self,
         ids: Sequence[str],
@@ -212,12 +206,7 @@ class ServerStore(VectorStore):
                 self.collection, ids=list(ids), with_payload=True, with_vectors=with_vectors
             )
         )
-        return [
-            StoredPoint(
-                id=str(r.id), payload=dict(r.payload or {}), vector=self._vector(r) if with_vectors else None
-            )
-            for r in records
-        ]
+        return [stored_point(r, with_vectors) for r in records]
 
     def scroll(
         self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
@@ -231,7 +220,7 @@ class ServerStore(VectorStore):
                 with_payload=True,
             )
         )
-        points = [StoredPoint(id=str(r.id), payload=dict(r.payload or {})) for r in records]
+        points = [stored_point(r) for r in records]
         return points, (None if next_offset is None else str(next_offset))
 
     def categories(self) -> dict[str, int]:
