@@ -12,6 +12,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lookalike.errors import ImageError
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"})
+# The decoders Pillow may use: product photo formats only. Pillow opens dozens more (EPS would start
+# Ghostscript when installed, some others are rarely exercised); a file in any other format is refused.
+# JPEG covers phone-camera MPO files too (its opener returns them); TIFF carries 16-bit scans.
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 DEFAULT_MAX_PIXELS = 50_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _BACKGROUND = (255, 255, 255)  # product shots on transparent backgrounds read as on white
@@ -27,7 +31,8 @@ def load_image(
     """Decode `source` (a path or raw bytes) into an upright 8-bit RGB image.
 
     The pixel limit is checked from the header, before any pixel is decoded, so a few-KB
-    decompression bomb costs nothing.
+    decompression bomb costs nothing. Whatever a decoder raises on a malformed file ends as an
+    ImageError: Pillow's plugins raise far more than OSError on fuzzed input (TypeError, IndexError…).
     """
     label = name or (str(source) if not isinstance(source, bytes) else "uploaded image")
     data = _read_bytes(source, label, max_bytes)
@@ -35,8 +40,9 @@ def load_image(
         raise ImageError(f"{label}: the file is empty (0 bytes)")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # decoder chatter on malformed metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
             width, height = img.size
             if width < 1 or height < 1:
                 raise ImageError(f"{label}: the image has no pixels ({width}×{height})")
@@ -58,8 +64,16 @@ def load_image(
         raise ImageError(
             f"{label}: refused as a decompression bomb (pixel count over the limit of {max_pixels:,})"
         ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise ImageError(f"{label}: the image is corrupt or truncated ({exc})") from None
+    except MemoryError:
+        raise ImageError(f"{label}: the image is too large to decode in the memory available") from None
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means a file we cannot use
+        raise ImageError(f"{label}: the image is corrupt or truncated ({_why(exc)})") from None
+
+
+def _why(exc: Exception) -> str:
+    """A short reason for the message; the decoder's own words when it has any."""
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes:
@@ -73,7 +87,7 @@ def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes
         if size > max_bytes:
             raise ImageError(f"{label}: {size:,} bytes is over the limit of {max_bytes:,}")
         with path.open("rb") as fh:
-            return fh.read(max_bytes + 1)
+            data = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise ImageError(f"{label}: the file does not exist (moved or deleted?)") from None
     except IsADirectoryError:
@@ -82,6 +96,9 @@ def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes
         raise ImageError(f"{label}: permission denied when reading the file") from None
     except OSError as exc:
         raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:  # the file grew between stat and read
+        raise ImageError(f"{label}: more than {max_bytes:,} bytes, over the limit")
+    return data
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -94,9 +111,9 @@ def _upright(img: Image.Image) -> Image.Image:
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        arr = np.asarray(img, dtype=np.float32)  # float32: a 50-Mpixel scan stays at 200 MB here
+        top = 65535.0 if img.mode.startswith("I;16") else max(float(np.nanmax(arr, initial=0.0)), 1.0)
+        arr = np.clip(np.nan_to_num(arr) / top * 255.0, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
     if img.mode == "P":
         img = img.convert("RGBA")
