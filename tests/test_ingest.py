@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from lookalike import catalog_ops
+from lookalike.catalog import point_id
 from lookalike.config import Settings
 from lookalike.errors import SchemaMismatchError
 from lookalike.search import SearchService
@@ -92,3 +94,56 @@ def test_opening_an_index_with_another_encoder_is_a_clear_error(
     service.close()
     with pytest.raises(SchemaMismatchError, match="efficientnet-lite0"):
         open_store(settings, Schema("imagebind", 1024))
+
+
+@pytest.fixture
+def small_catalog(catalog_copy: Path) -> Path:
+    """Homewares and Juices (8 images): quick to embed."""
+    for folder in catalog_copy.iterdir():
+        if folder.is_dir() and folder.name not in ("Homewares", "Juices"):
+            shutil.rmtree(folder)
+    return catalog_copy
+
+
+def test_prune_keeps_products_uploaded_through_the_faces(
+    service: SearchService, small_catalog: Path, demo_catalog: Path
+) -> None:
+    service.index(small_catalog)
+    wine = (demo_catalog / "Alcohol" / "red-wine-1.png").read_bytes()
+    added = catalog_ops.add_images(service, [("house red.png", wine)], "Wine").added[0]
+    (small_catalog / "Juices" / "carrot-juice-1.png").unlink()
+
+    # a point indexed before `source` existed counts as a catalog point: pruned when its file is gone
+    legacy = next(p for p in service.store.iter_points() if p.payload["product_id"] == "orange-juice")
+    vec = service.store.retrieve([legacy.id], with_vectors=True)[0].vector
+    old = {k: v for k, v in legacy.payload.items() if k != "source"} | {"rel_path": "Juices/old.png"}
+    service.store.upsert([point_id("Juices/old.png")], vec[None, :], [old])
+
+    report = service.index(small_catalog, prune=True)
+    assert (report.new, report.embedded, report.removed) == (0, 0, 2)
+    kept = service.store.retrieve([added.point_id])
+    assert (
+        kept and kept[0].payload["source"] == "upload" and kept[0].payload["rel_path"].startswith("uploads/")
+    )
+    assert added.product.path.is_file()
+    sources = Counter(p.payload["source"] for p in service.store.iter_points())
+    assert sources == {"catalog": 7, "upload": 1}
+    assert service.search_image(wine, top_k=1)[0].product.product_id == "house-red"
+
+
+def test_a_catalog_file_at_an_upload_path_is_skipped_not_overwritten(
+    service: SearchService, small_catalog: Path
+) -> None:
+    service.index(small_catalog)
+    cushion = (small_catalog / "Homewares" / "white-parrot-cushion-1.png").read_bytes()
+    added = catalog_ops.add_images(service, [("cushion.png", cushion)], "Mugs").added[0]
+    clash = small_catalog / added.product.rel_path  # a catalog folder named "uploads", same file name
+    clash.parent.mkdir(parents=True)
+    clash.write_bytes((small_catalog / "Juices" / "orange-juice-1.png").read_bytes())
+
+    report = service.index(small_catalog, prune=True)
+    assert [rel for rel, _ in report.failed] == [added.product.rel_path]
+    assert "uploaded through the API or UI" in report.failed[0][1]
+    kept = service.store.retrieve([added.point_id])[0].payload
+    assert kept["source"] == "upload" and kept["path"] == str(added.product.path)
+    assert service.store.count() == 9

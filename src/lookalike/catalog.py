@@ -7,8 +7,9 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -19,6 +20,11 @@ from lookalike.models import Product
 log = logging.getLogger(__name__)
 
 SIDECAR_NAMES = ("products.csv", "products.json")
+# Payload field telling catalog images (owned by `index`, pruned with the folder) from uploads
+# (added through the API/UI, kept under data_dir/uploads): points without it came from a catalog.
+SOURCE_FIELD = "source"
+SOURCE_CATALOG = "catalog"
+SOURCE_UPLOAD = "upload"
 _POINT_NAMESPACE = uuid.UUID("6f0c7a52-3b1e-5d0e-9a51-6c6f6f6b616c")
 
 
@@ -79,12 +85,36 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def iter_image_files(root: Path) -> Iterator[Path]:
+def printable(name: str) -> str:
+    """`name` as text that prints and serialises anywhere: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def unusable_reason(path: Path) -> str | None:
+    """Why a scanned image file cannot be indexed, checked before anything opens it; None if fine.
+
+    A name that is not UTF-8 cannot be stored in the index (JSON payloads); a pipe or device would
+    block or never end when read; a dangling link or a link loop cannot be opened at all.
+    """
+    if not _is_utf8(str(path)):
+        return "the file name is not valid UTF-8; rename the file (e.g. with `convmv`) to index it"
+    try:
+        mode = path.stat().st_mode  # follows file links: the target is what would be read
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, socket or device); skipped so that reading it cannot hang"
+    return None
+
+
+def iter_image_files(root: Path, on_error: Callable[[OSError], None] | None = None) -> Iterator[Path]:
     """Image files under root, sorted, any-case suffix; hidden entries and symlinked folders skipped.
 
-    Not following folder links rules out symlink loops and escapes out of the catalog.
+    Not following folder links rules out symlink loops and walks out of the catalog through a
+    linked folder. Links to single files are followed (a shop may link photos kept elsewhere).
+    `on_error` hears of folders that cannot be listed (default: a logged warning).
     """
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=_walk_error):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=on_error or _walk_error):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fname in sorted(filenames):
             if fname.startswith("."):
@@ -95,7 +125,7 @@ def iter_image_files(root: Path) -> Iterator[Path]:
 
 
 def _walk_error(exc: OSError) -> None:
-    log.warning("cannot read folder %s: %s", exc.filename, exc.strerror)
+    log.warning("cannot read folder %s: %s", printable(str(exc.filename)), exc.strerror)
 
 
 def read_sidecar(root: Path) -> dict[str, SidecarEntry]:
@@ -151,19 +181,54 @@ class ScannedFile:
         )
 
 
+@dataclass(frozen=True)
+class CatalogScan:
+    """What a scan found: the files to index and those skipped, each with a printable reason."""
+
+    files: list[ScannedFile]
+    skipped: list[tuple[str, str]]  # (printable path relative to the root, why)
+    unreadable_dirs: list[str]  # folders (relative to the root) that could not be listed: keep their points
+
+
 def scan(root: Path, rule: CategoryRule | None = None) -> list[ScannedFile]:
-    """List the catalog's image files with their product id and category. Raises on an empty catalog."""
+    """List the catalog's image files with their product id and category. Raises on an empty catalog.
+
+    Files that cannot be indexed are left out with a logged warning; `scan_catalog` returns them.
+    """
+    found = scan_catalog(root, rule)
+    for rel, why in found.skipped:
+        log.warning("skipping %s: %s", rel, why)
+    return found.files
+
+
+def scan_catalog(root: Path, rule: CategoryRule | None = None) -> CatalogScan:
+    """`scan`, plus the image files it had to skip and why (reported by `index`, never a crash)."""
     rule = rule or CategoryRule()
     root = Path(root)
+    shown = printable(str(root))
     if not root.exists():
-        raise CatalogError(f"{root}: no such folder")
+        raise CatalogError(f"{shown}: no such folder")
     if not root.is_dir():
-        raise CatalogError(f"{root}: is a file; give the folder that holds the product images")
+        raise CatalogError(f"{shown}: is a file; give the folder that holds the product images")
     root = root.resolve()
+    if not _is_utf8(str(root)):
+        raise CatalogError(f"{shown}: the folder's path is not valid UTF-8; rename it")
     sidecar = read_sidecar(root)
     files: list[ScannedFile] = []
-    for path in iter_image_files(root):
+    skipped: list[tuple[str, str]] = []
+    unreadable: list[str] = []
+
+    def folder_error(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
+        unreadable.append(rel)
+        skipped.append((printable(rel) + "/", f"folder cannot be read ({exc.strerror or exc})"))
+
+    for path in iter_image_files(root, folder_error):
         rel = PurePosixPath(path.relative_to(root).as_posix())
+        why = unusable_reason(path)
+        if why is not None:
+            skipped.append((printable(rel.as_posix()), why))
+            continue
         entry = sidecar.get(rel.as_posix(), SidecarEntry())
         files.append(
             ScannedFile(
@@ -177,5 +242,14 @@ def scan(root: Path, rule: CategoryRule | None = None) -> list[ScannedFile]:
         )
     if not files:
         suffixes = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
-        raise CatalogError(f"{root}: no product images found (looked for {suffixes}, in any case)")
-    return files
+        found = f"; {len(skipped)} skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise CatalogError(f"{root}: no product images found (looked for {suffixes}, in any case){found}")
+    return CatalogScan(files, skipped, unreadable)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

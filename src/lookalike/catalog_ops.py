@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 
 from lookalike import signals
-from lookalike.catalog import point_id
+from lookalike.catalog import SOURCE_FIELD, SOURCE_UPLOAD, point_id
 from lookalike.errors import ImageError, LookalikeError, NotFoundError
 from lookalike.images import load_image
 from lookalike.models import Product
@@ -36,6 +36,7 @@ UPLOADS_DIR = "uploads"
 MAX_NAME_CHARS = 100
 _FORMAT_SUFFIX = {"PNG": ".png", "JPEG": ".jpg", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # not text: cannot be stored in a JSON payload
 Progress = Callable[[int, int], None]
 
 
@@ -44,7 +45,7 @@ def slugify(text: str, max_len: int = 64) -> str:
     """A file-name-safe form of `text` ([a-z0-9-] only): never empty, never '.', '..' or a path."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:max_len].strip("-")
-    return slug or "x-" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return slug or "x-" + hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
 
 
 def clean_label(value: str, what: str) -> str:
@@ -55,13 +56,20 @@ def clean_label(value: str, what: str) -> str:
     if len(value) > MAX_NAME_CHARS:
         raise LookalikeError(f"the {what} is longer than {MAX_NAME_CHARS} characters")
     forbidden = "\\/" if what == "product id" else "\\"
-    if _CONTROL.search(value) or any(ch in value for ch in forbidden):
+    if _CONTROL.search(value) or _SURROGATE.search(value) or any(ch in value for ch in forbidden):
         raise LookalikeError(f"the {what} '{value}' contains characters that are not allowed")
     return value
 
 
 def uploads_root(service: SearchService) -> Path:
     return (service.settings.data_dir / UPLOADS_DIR).resolve()
+
+
+def _known_id(product_id: str) -> str:
+    """Refuse an empty id up front: an empty filter value would match every product in the index."""
+    if not product_id:
+        raise NotFoundError("no product '' in the index (give a product id)")
+    return product_id
 
 
 # -- words ------------------------------------------------------------------------------------------------
@@ -169,6 +177,7 @@ def product_image_path(
     Only a path stored in the index payload for that product is ever returned; `point` (a hit's
     point_id) picks the view that matched a query.
     """
+    _known_id(product_id)
     if point is not None:
         try:
             pid = str(uuid.UUID(point))
@@ -307,9 +316,8 @@ def add_images(
         part = products[i : i + batch]
         images = [c.image for c in checked[i : i + batch]]
         vectors, extras = signals.embed_batch(service.encoder, part, images)  # exactly as ingest embeds
-        service.store.upsert(
-            [point_id(p.rel_path) for p in part], vectors, [p.payload() for p in part], extras
-        )
+        payloads = [{**p.payload(), SOURCE_FIELD: SOURCE_UPLOAD} for p in part]  # `index --prune` keeps them
+        service.store.upsert([point_id(p.rel_path) for p in part], vectors, payloads, extras)
         report.added.extend(Added(p, point_id(p.rel_path)) for p in part)
         if progress:
             progress(len(report.added), total)
@@ -330,6 +338,7 @@ def _delete_points(
     service: SearchService, product_id: str, keep: frozenset[str] | set[str] = frozenset()
 ) -> int:
     """Remove a product's points (but `keep`); uploaded files of removed points go too, catalog files stay."""
+    _known_id(product_id)
     points = [p for p in service.store.iter_points(PointFilter(product_id=product_id)) if p.id not in keep]
     service.store.delete([p.id for p in points])
     root = uploads_root(service)
@@ -346,5 +355,5 @@ def delete_product(service: SearchService, product_id: str) -> int:
     Images that came from a catalog folder stay on disk (the next `lookalike index` of that folder
     adds them back); images uploaded through the faces are deleted with the product.
     """
-    service.product(product_id)  # NotFoundError for an unknown id
+    service.product(_known_id(product_id))  # NotFoundError for an unknown id
     return _delete_points(service, product_id)

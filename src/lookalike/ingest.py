@@ -3,6 +3,9 @@
 Every batch is upserted (and flushed) before the next is embedded, and point ids are derived from
 the file's catalog path, so a run killed at any moment is resumed by running it again: finished
 batches are found unchanged, nothing is embedded twice, nothing is duplicated.
+
+Only catalog points take part in the diff and in --prune: images uploaded through the API or the
+UI (payload source "upload", files under data_dir/uploads) are not in any catalog folder and stay.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from PIL import Image
 from tqdm import tqdm
 
 from lookalike import signals
-from lookalike.catalog import CategoryRule, ScannedFile, point_id, scan, sha256_file
+from lookalike.catalog import (
+    SOURCE_CATALOG,
+    SOURCE_FIELD,
+    SOURCE_UPLOAD,
+    CategoryRule,
+    ScannedFile,
+    point_id,
+    scan_catalog,
+    sha256_file,
+)
 from lookalike.encoders import Encoder
 from lookalike.errors import ImageError
 from lookalike.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, load_image
@@ -44,14 +56,32 @@ class _Indexed:
     sha256: str
 
 
-def _indexed(store: VectorStore) -> dict[str, _Indexed]:
-    """rel_path → what the index holds for it."""
-    out: dict[str, _Indexed] = {}
+def _indexed(store: VectorStore) -> tuple[dict[str, _Indexed], set[str]]:
+    """(rel_path → what the index holds for it, for catalog points only; ids of uploaded points)."""
+    catalog: dict[str, _Indexed] = {}
+    uploads: set[str] = set()
     for p in store.iter_points():
+        if p.payload.get(SOURCE_FIELD) == SOURCE_UPLOAD:
+            uploads.add(p.id)
+            continue
         rel = p.payload.get("rel_path")
         if rel is not None:
-            out[str(rel)] = _Indexed(point_id=p.id, sha256=str(p.payload.get("sha256", "")))
-    return out
+            catalog[str(rel)] = _Indexed(point_id=p.id, sha256=str(p.payload.get("sha256", "")))
+    return catalog, uploads
+
+
+def catalog_payload(product: Product) -> dict[str, object]:
+    """The payload of a catalog image: the product's fields, marked as owned by `index`."""
+    return {**product.payload(), SOURCE_FIELD: SOURCE_CATALOG}
+
+
+def read_error(exc: OSError) -> str:
+    """Why a catalog file could not be read, in words (it may vanish between scan and read)."""
+    if isinstance(exc, FileNotFoundError):
+        return "the file disappeared before it could be read (moved or deleted during indexing?)"
+    if isinstance(exc, PermissionError):
+        return "permission denied when reading the file"
+    return f"cannot be read ({exc.strerror or exc})"
 
 
 def _hash_all(files: Sequence[ScannedFile], report: IndexReport, progress: bool) -> list[Product]:
@@ -60,7 +90,7 @@ def _hash_all(files: Sequence[ScannedFile], report: IndexReport, progress: bool)
         try:
             products.append(f.to_product(sha256_file(f.path)))
         except OSError as exc:
-            report.failed.append((f.rel_path, f"cannot be read ({exc.strerror or exc})"))
+            report.failed.append((f.rel_path, read_error(exc)))
     return products
 
 
@@ -88,6 +118,28 @@ def _load_batch(
     return ok, images, failed
 
 
+_CLASH = (
+    "has the same path as an image uploaded through the API or UI (data_dir/uploads/...); "
+    "rename the catalog's 'uploads' folder to index it"
+)
+
+
+def _gone(
+    indexed: dict[str, _Indexed],
+    files: Sequence[ScannedFile],
+    skipped: Sequence[tuple[str, str]],
+    unreadable_dirs: Sequence[str],
+) -> list[str]:
+    """Point ids of catalog images whose file is gone. A file that exists but could not be read
+    (now) is not gone, nor is anything under a folder that could not be listed."""
+    dirs = [d.strip("/") for d in unreadable_dirs]
+    if any(d in ("", ".") for d in dirs):
+        return []  # the root itself could not be listed: nothing can be judged gone
+    hidden = tuple(d + "/" for d in dirs)
+    present = {f.rel_path for f in files} | {rel for rel, _ in skipped}
+    return [e.point_id for rel, e in indexed.items() if rel not in present and not rel.startswith(hidden)]
+
+
 def index_catalog(
     root: Path,
     store: VectorStore,
@@ -102,13 +154,19 @@ def index_catalog(
     """
     opts = opts or IngestOptions()
     started = time.perf_counter()
-    files = scan(Path(root), opts.rule)
-    report = IndexReport(root=Path(root).resolve(), scanned=len(files))
+    found = scan_catalog(Path(root), opts.rule)
+    files = found.files
+    skipped_files = [rel for rel, _ in found.skipped if not rel.endswith("/")]  # folders end in "/"
+    report = IndexReport(root=Path(root).resolve(), scanned=len(files) + len(skipped_files))
+    report.failed.extend(found.skipped)
     products = _hash_all(files, report, opts.progress)
-    indexed = _indexed(store)
+    indexed, uploads = _indexed(store)
 
     todo: list[Product] = []
     for product in products:
+        if point_id(product.rel_path) in uploads:  # a catalog folder named "uploads" mirroring data_dir
+            report.failed.append((product.rel_path, _CLASH))
+            continue
         known = indexed.get(product.rel_path)
         if known is None:
             report.new += 1
@@ -131,15 +189,15 @@ def index_catalog(
             report.failed.extend(failed)
             if ok:
                 vectors, extras = signals.embed_batch(encoder, ok, images)
-                store.upsert([point_id(p.rel_path) for p in ok], vectors, [p.payload() for p in ok], extras)
+                payloads = [catalog_payload(p) for p in ok]
+                store.upsert([point_id(p.rel_path) for p in ok], vectors, payloads, extras)
                 report.embedded += len(ok)
             bar.update(len(ok) + len(failed))
             if after_batch is not None:
                 after_batch(n)
     bar.close()
 
-    present = {p.rel_path for p in products} | {f.rel_path for f in files}
-    gone = [entry.point_id for rel, entry in indexed.items() if rel not in present]
+    gone = _gone(indexed, files, found.skipped, found.unreadable_dirs)
     if gone and opts.prune:
         store.delete(gone)
         report.removed = len(gone)
