@@ -422,3 +422,83 @@ def test_writes_are_open_without_a_key(service: SearchService, monkeypatch: pyte
         )
         assert r.status_code == 201
         assert c.get("/health").json()["points"] == 1
+
+
+# -- guards: CORS, time limits, private reads -------------------------------------------------------------
+def _service_with(demo_service: SearchService, **settings: object) -> SearchService:
+    """The demo index and encoder under other settings (the store is shared, not reopened)."""
+    s = demo_service.settings.model_copy(update=settings)
+    return SearchService(s, store=demo_service.store, encoder=demo_service.encoder)
+
+
+def test_cors_is_off_by_default(client: TestClient) -> None:
+    origin = {"Origin": "https://elsewhere.example"}
+    assert "access-control-allow-origin" not in client.get("/health", headers=origin).headers
+    preflight = client.options("/search/text", headers={**origin, "Access-Control-Request-Method": "POST"})
+    assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_cors_allows_the_configured_origins_only(
+    demo_service: SearchService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOOKALIKE_CORS_ORIGINS", '["https://shop.example"]')
+    from lookalike.config import Settings
+
+    assert Settings().cors_origins == ["https://shop.example"]
+    svc = _service_with(demo_service, cors_origins=Settings().cors_origins)
+    with TestClient(create_app(svc, api_key="")) as c:
+        shop = {"Origin": "https://shop.example"}
+        r = c.post("/search/text", json={"text": "red"}, headers=shop)
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://shop.example"
+        preflight = c.options(
+            "/products/x",
+            headers={
+                **shop,
+                "Access-Control-Request-Method": "DELETE",
+                "Access-Control-Request-Headers": "x-api-key",
+            },
+        )
+        assert preflight.status_code == 200
+        assert "DELETE" in preflight.headers["access-control-allow-methods"]
+        assert "access-control-allow-credentials" not in preflight.headers
+        other = c.get("/health", headers={"Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers
+        too_big = c.post("/search/image", content=b"x" * 100, headers={**shop, "content-length": str(10**9)})
+        assert too_big.status_code == 413 and too_big.headers["access-control-allow-origin"] == shop["Origin"]
+
+
+def test_a_search_over_the_time_limit_is_answered_503_without_waiting(demo_service: SearchService) -> None:
+    """The one search slot is taken (as by a search that hangs); the request must get its 503 when
+    its time is up, not when the slot frees, and the abandoned worker must give the slot back."""
+    svc = _service_with(demo_service, request_timeout=1.0, max_concurrent_searches=1)
+    app = create_app(svc, api_key="")
+    slots = app.state.search_runner.slots
+    with TestClient(app) as c:
+        assert slots.acquire(timeout=10)
+        try:
+            text = c.post("/search/text", json={"text": "red"})
+            image = search(c, png_bytes())
+        finally:
+            slots.release()
+        for r in (text, image):
+            assert r.status_code == 503
+            assert "did not finish within 1 s" in r.json()["detail"] and r.headers["retry-after"]
+        assert slots.acquire(timeout=30)  # nothing kept the slot
+        slots.release()
+
+
+def test_reads_can_require_the_api_key(demo_service: SearchService) -> None:
+    svc = _service_with(demo_service, public_reads=False)
+    with TestClient(create_app(svc, api_key=KEY)) as c:
+        for r in (
+            c.post("/search/text", json={"text": "red"}),
+            search(c, png_bytes()),
+            c.get("/categories"),
+            c.get("/categories/Juices/products"),
+            c.get("/products/white-hoodie/image"),
+            c.get("/products/white-hoodie/similar"),
+        ):
+            assert r.status_code == 401, r.url
+        assert c.post("/search/text", json={"text": "red"}, headers={"X-API-Key": KEY}).status_code == 200
+        assert c.get("/products/white-hoodie/image", headers={"X-API-Key": KEY}).status_code == 200
+        assert c.get("/health").status_code == 200  # monitoring needs no key

@@ -4,6 +4,11 @@ A thin face: every endpoint calls SearchService or lookalike.catalog_ops, maps l
 4xx/5xx with a `detail` a shop owner can read, and never lets a user string reach the file system:
 categories and ids are looked up in the index, and images are served only from the path the index
 stores for that product.
+
+Guards: request bodies are capped before they are read (413); write endpoints need the API key
+(and reads too when public_reads is off); searches run a few at a time in worker threads under a
+time limit (503 when it passes); CORS is off unless origins are configured. A caller's mistake is
+always a 4xx whose detail is safe to render, whatever bytes the caller sent.
 """
 
 from __future__ import annotations
@@ -12,11 +17,17 @@ import contextlib
 import hmac
 import json
 import logging
+import threading
 import time
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Path, Query, Security, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field
@@ -29,6 +40,7 @@ from lookalike.models import Hit
 from lookalike.search import MAX_TOP_K, SearchService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MEDIA_TYPES = {
     ".png": "image/png",
@@ -41,7 +53,7 @@ _MEDIA_TYPES = {
 
 # Parameter types live at module level: with postponed annotations FastAPI resolves them from globals.
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
-ProductId = Annotated[str, Path(description="A product id from the index.")]
+ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
 FormTopK = Annotated[int, Form(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 FormCategory = Annotated[str | None, Form(description="Only products of this category.")]
 _api_key_header = APIKeyHeader(
@@ -192,7 +204,64 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+# -- time limits -------------------------------------------------------------------------------------
+class _NoTurn(Exception):
+    """No search slot became free within the time limit."""
+
+
+class SearchRunner:
+    """Runs blocking search calls in worker threads, `slots` at a time, each under `seconds`.
+
+    When the time is up the caller is answered at once (503). Python cannot stop the thread, so it
+    finishes its call on its own, still holding its slot: abandoned work never exceeds `slots`, and
+    calls still waiting for a slot give up by the same deadline.
+    """
+
+    def __init__(self, seconds: float, slots: int):
+        self.seconds = seconds
+        self.slots = threading.BoundedSemaphore(slots)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        deadline = time.monotonic() + self.seconds
+        with anyio.move_on_after(self.seconds):
+            try:
+                return await anyio.to_thread.run_sync(self._in_turn, fn, deadline, abandon_on_cancel=True)
+            except _NoTurn:
+                pass
+        raise HTTPException(
+            503,
+            f"the search did not finish within {self.seconds:g} s (the server is busy); try again shortly",
+            headers={"Retry-After": "5"},
+        )
+
+    def _in_turn(self, fn: Callable[[], T], deadline: float) -> T:
+        if not self.slots.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise _NoTurn
+        try:
+            return fn()
+        finally:
+            self.slots.release()
+
+
 # -- error mapping -----------------------------------------------------------------------------------
+def safe_text(value: object, limit: int = 500) -> str:
+    """Text that always renders as JSON: lone surrogates escaped, long echoes of caller input cut."""
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """FastAPI's 422 detail without the echoed input, which may be huge, infinite or not text."""
+    return [
+        {
+            "type": safe_text(e.get("type", "")),
+            "loc": [x if isinstance(x, int) else safe_text(x, 100) for x in e.get("loc", ())],
+            "msg": safe_text(e.get("msg", "")),
+        }
+        for e in exc.errors()
+    ]
+
+
 def _status_of(exc: LookalikeError) -> int:
     """404 for what is not in the index, 503 when the model or the store fails, else the request's fault."""
     if isinstance(exc, NotFoundError):
@@ -226,11 +295,19 @@ def _hits_out(hits: list[Hit], started: float) -> SearchOut:
     )
 
 
-def _read_upload(upload: UploadFile, limit: int) -> tuple[str, bytes]:
-    data = upload.file.read(limit + 1)
+def _checked_upload(upload: UploadFile, data: bytes, limit: int) -> tuple[str, bytes]:
+    name = safe_text(upload.filename or "uploaded image", 200)
     if len(data) > limit:
-        raise HTTPException(413, f"'{upload.filename}' is larger than the limit of {limit:,} bytes")
-    return upload.filename or "uploaded image", data
+        raise HTTPException(413, f"'{name}' is larger than the limit of {limit:,} bytes")
+    return name, data
+
+
+def _read_upload(upload: UploadFile, limit: int) -> tuple[str, bytes]:
+    return _checked_upload(upload, upload.file.read(limit + 1), limit)
+
+
+async def _read_upload_async(upload: UploadFile, limit: int) -> tuple[str, bytes]:
+    return _checked_upload(upload, await upload.read(limit + 1), limit)
 
 
 def _category(value: str | None) -> str | None:
@@ -242,18 +319,22 @@ def create_app(
     *,
     api_key: str | None = None,
     max_upload_bytes: int | None = None,
+    cors_origins: Sequence[str] | None = None,
 ) -> FastAPI:
     """The REST app over `service`.
 
-    api_key protects the write endpoints (header X-API-Key); None takes settings.api_key
-    (LOOKALIKE_API_KEY), and an empty key leaves them open. max_upload_bytes bounds every request
-    body (None: settings.max_upload_bytes, LOOKALIKE_MAX_UPLOAD_BYTES, default 10 MB).
+    api_key protects the write endpoints (header X-API-Key), and the read endpoints as well when
+    settings.public_reads is off; None takes settings.api_key (LOOKALIKE_API_KEY), and an empty key
+    leaves everything open. max_upload_bytes bounds every request body (None: settings.max_upload_bytes,
+    default 10 MB). cors_origins (None: settings.cors_origins) lets browser pages from those origins
+    call the API; empty, the default, sends no CORS headers at all.
     """
     settings = service.settings
     if api_key is None and settings.api_key is not None:
         api_key = settings.api_key.get_secret_value()
     key = api_key or None
     limit = max_upload_bytes or settings.max_upload_bytes
+    origins = list(settings.cors_origins if cors_origins is None else cors_origins)
     if key is None:
         log.warning(
             "no LOOKALIKE_API_KEY set: adding and deleting products through the API is open to anyone"
@@ -265,6 +346,17 @@ def create_app(
         description="Reverse product-image search: send a photo, get the most similar products of the shop.",
     )
     app.add_middleware(BodyLimit, max_bytes=limit)
+    if origins:  # added last, so it is outermost: refusals (413, 401) carry CORS headers too
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Content-Type", "X-API-Key"],
+            allow_credentials=False,
+            max_age=600,
+        )
+    runner = SearchRunner(settings.request_timeout, settings.max_concurrent_searches)
+    app.state.search_runner = runner
 
     def require_key(given: Annotated[str | None, Security(_api_key_header)] = None) -> None:
         if key is None:
@@ -272,12 +364,20 @@ def create_app(
         if given is None or not hmac.compare_digest(given.encode("utf-8"), key.encode("utf-8")):
             raise HTTPException(401, "missing or wrong API key (send it in the X-API-Key header)")
 
+    reads = [] if settings.public_reads else [Depends(require_key)]
+    if not settings.public_reads and key is None:
+        log.warning("public_reads is off but no API key is set: searching stays open to anyone")
+
     @app.exception_handler(LookalikeError)
     async def _lookalike_error(_: Request, exc: LookalikeError) -> JSONResponse:
         status = _status_of(exc)
         if status >= 500:
-            log.error("service unavailable: %s", exc)
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+            log.error("service unavailable: %s", safe_text(exc))
+        return JSONResponse({"detail": safe_text(exc, 2000)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_detail(exc)}, status_code=422)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
@@ -290,7 +390,7 @@ def create_app(
             info = service.info()
             text = service.text_mode
         except LookalikeError as exc:
-            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+            return JSONResponse({"status": "unavailable", "detail": safe_text(exc, 2000)}, status_code=503)
         return HealthOut(
             status="ok",
             version=__version__,
@@ -302,43 +402,56 @@ def create_app(
             text_search=text,
         )
 
-    @app.post("/search/image", response_model=SearchOut, tags=["search"])
-    def search_image(
+    @app.post("/search/image", response_model=SearchOut, tags=["search"], dependencies=reads)
+    async def search_image(
         file: Annotated[UploadFile, File(description="A photo of the product (png, jpg, webp, gif, bmp).")],
         top_k: FormTopK = 10,
         category: FormCategory = None,
     ) -> SearchOut:
         """The products that look most like the photo, best first (one hit per product)."""
         started = time.perf_counter()
-        name, data = _read_upload(file, limit)
-        image = service.load_query_image(data, name=name)
-        return _hits_out(service.search_image(image, top_k=top_k, category=_category(category)), started)
+        name, data = await _read_upload_async(file, limit)
 
-    @app.post("/search/text", response_model=SearchOut, tags=["search"])
-    def search_text(query: TextQuery) -> SearchOut:
+        def work() -> list[Hit]:
+            image = service.load_query_image(data, name=name)
+            return service.search_image(image, top_k=top_k, category=_category(category))
+
+        return _hits_out(await runner.run(work), started)
+
+    @app.post("/search/text", response_model=SearchOut, tags=["search"], dependencies=reads)
+    async def search_text(query: TextQuery) -> SearchOut:
         """Products matching words: in the encoder's joint space where it embeds text, otherwise
         through product titles, recognised object classes and colour names (see /health text_search)."""
         started = time.perf_counter()
-        hits = service.search_text(query.text, top_k=query.top_k, category=_category(query.category))
+        hits = await runner.run(
+            lambda: service.search_text(query.text, top_k=query.top_k, category=_category(query.category))
+        )
         return _hits_out(hits, started)
 
-    @app.post("/search/combined", response_model=SearchOut, tags=["search"])
-    def search_combined(
+    @app.post("/search/combined", response_model=SearchOut, tags=["search"], dependencies=reads)
+    async def search_combined(
         file: Annotated[UploadFile, File(description="A photo of the product.")],
         text: Annotated[str, Form(min_length=1, max_length=500, description="Words that refine the photo.")],
         weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
         top_k: FormTopK = 10,
         category: FormCategory = None,
     ) -> SearchOut:
-        """A photo refined by words, combined in embedding space (needs a text encoder; 501 otherwise)."""
+        """A photo refined by words ("…but in blue"); /health text_search says how words are matched."""
         started = time.perf_counter()
-        name, data = _read_upload(file, limit)
-        image = service.load_query_image(data, name=name)
-        hits = service.search_combined(image, text, weight=weight, top_k=top_k, category=_category(category))
-        return _hits_out(hits, started)
+        name, data = await _read_upload_async(file, limit)
 
-    @app.get("/products/{product_id:path}/similar", response_model=SearchOut, tags=["search"])
-    def similar(
+        def work() -> list[Hit]:
+            image = service.load_query_image(data, name=name)
+            return service.search_combined(
+                image, text, weight=weight, top_k=top_k, category=_category(category)
+            )
+
+        return _hits_out(await runner.run(work), started)
+
+    @app.get(
+        "/products/{product_id:path}/similar", response_model=SearchOut, tags=["search"], dependencies=reads
+    )
+    async def similar(
         product_id: ProductId,
         positive: Annotated[list[str], Query(description="More product ids to find more like.")] = [],  # noqa: B006
         negative: Annotated[list[str], Query(description="Product ids to steer away from.")] = [],  # noqa: B006
@@ -348,7 +461,11 @@ def create_app(
         """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
         started = time.perf_counter()
         pos = list(dict.fromkeys([product_id, *positive]))
-        hits = service.similar(pos, negative, top_k=top_k, category=_category(category))
+        if "" in pos or "" in negative:  # an empty id would stand for every product
+            raise HTTPException(422, "product ids must not be empty")
+        hits = await runner.run(
+            lambda: service.similar(pos, negative, top_k=top_k, category=_category(category))
+        )
         return _hits_out(hits, started)
 
     @app.get(
@@ -356,6 +473,7 @@ def create_app(
         response_class=FileResponse,
         responses={200: {"content": {"image/*": {}}, "description": "The image file."}},
         tags=["products"],
+        dependencies=reads,
     )
     def product_image(
         product_id: ProductId,
@@ -367,7 +485,7 @@ def create_app(
         media = _MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
         return FileResponse(path, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
 
-    @app.get("/categories", response_model=CategoriesOut, tags=["catalog"])
+    @app.get("/categories", response_model=CategoriesOut, tags=["catalog"], dependencies=reads)
     def categories() -> CategoriesOut:
         """The categories in the index and how many images each holds."""
         return CategoriesOut(
@@ -377,7 +495,7 @@ def create_app(
             ]
         )
 
-    @app.get("/categories/{name:path}/products", response_model=PageOut, tags=["catalog"])
+    @app.get("/categories/{name:path}/products", response_model=PageOut, tags=["catalog"], dependencies=reads)
     def category_products(
         name: Annotated[str, Path(description="A category name from GET /categories.")],
         offset: Annotated[int, Query(ge=0)] = 0,

@@ -47,6 +47,20 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(None, description="Key for the API's write endpoints (X-API-Key).")
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest upload the API/UI accept.")
+    public_reads: bool = Field(
+        True, description="Searching and browsing through the API need no key; False: they need api_key too."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Web origins allowed to call the API from a browser (JSON list, e.g. ["https://shop.example"]);'
+        " empty = CORS off.",
+    )
+    request_timeout: float = Field(
+        30.0, gt=0, description="Seconds an API search may take before it is answered 503 (server busy)."
+    )
+    max_concurrent_searches: int = Field(
+        4, ge=1, description="API searches computed at once; more wait (within request_timeout) for a turn."
+    )
 
     max_image_pixels: int = Field(50_000_000, ge=1, description="Refuse larger images (decompression bombs).")
     max_image_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Refuse larger image files.")
