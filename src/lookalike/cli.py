@@ -243,7 +243,7 @@ def evaluate_cmd(
                 n_per_recipe=views,
                 seed=seed,
                 batch_size=max(svc.settings.batch_size, 32),
-                cache_dir=svc.settings.data_dir / "cache" / "eval",
+                cache_dir=evaluate.default_cache_dir(),
                 progress=not as_json,
             )
         if plot is not None:
