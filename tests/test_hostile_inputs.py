@@ -295,11 +295,6 @@ def test_collection_deleted_while_closed_reopens_empty_and_reindexes(
         assert svc.index(tiny_catalog).embedded == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/edge.py lets the engine's bare Exception out when its folder is gone "
-    "(fix: wrap EdgeShard update/flush/optimize errors in StoreError)",
-)
 def test_collection_deleted_while_open_is_a_store_error(service: SearchService, tiny_catalog: Path) -> None:
     service.index(tiny_catalog)
     shutil.rmtree(service.settings.store_dir)
@@ -311,11 +306,6 @@ def test_collection_deleted_while_open_is_a_store_error(service: SearchService, 
             service.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/server.py passes qdrant-client's ValueError (local mode) through "
-    "(fix: map 'not found' ValueError / 404 UnexpectedResponse to StoreError in ServerStore._call)",
-)
 def test_server_collection_deleted_while_open_is_a_store_error(settings: Settings, encoder: Encoder) -> None:
     s = settings.model_copy(update={"qdrant_url": ":memory:"})
     with SearchService(s, encoder=encoder) as svc:

@@ -128,6 +128,8 @@ def test_server_backend_refuses_another_encoder() -> None:
     client = QdrantClient(location=":memory:")
     ServerStore(client, "c", SCHEMA, location=":memory:")
     with pytest.raises(SchemaMismatchError, match="built with encoder 'test-encoder'"):
+        ServerStore(client, "c", Schema("other-encoder", DIM), location=":memory:")
+    with pytest.raises(SchemaMismatchError, match="holds 8-d vectors but encoder 'test-encoder' now makes 16-d"):
         ServerStore(client, "c", Schema("test-encoder", DIM * 2), location=":memory:")
 
 

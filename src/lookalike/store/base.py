@@ -43,6 +43,11 @@ class Schema:
                 f"{where} was built by another version of lookalike (vectors {sorted(self.vectors)}, "
                 f"now {sorted(expected.vectors)}): re-index into a new LOOKALIKE_COLLECTION"
             )
+        if self.encoder == expected.encoder and self.dim != expected.dim:
+            raise SchemaMismatchError(
+                f"{where} holds {self.dim}-d vectors but encoder '{self.encoder}' now makes "
+                f"{expected.dim}-d ones: re-index into a new LOOKALIKE_COLLECTION"
+            )
         if self != expected:
             raise SchemaMismatchError(
                 f"{where} was built with encoder '{self.encoder}' ({self.dim}-d) but lookalike is set to "
@@ -89,9 +94,9 @@ class PointFilter:
 
     @property
     def empty(self) -> bool:
-        return not (
-            self.category or self.product_id or self.ids or self.exclude_ids or self.exclude_product_ids
-        )
+        # '' is a value to match, not "no filter": an empty id must match nothing, not everything
+        no_values = self.category is None and self.product_id is None
+        return no_values and not (self.ids or self.exclude_ids or self.exclude_product_ids)
 
 
 class VectorStore(ABC):

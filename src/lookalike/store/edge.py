@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,7 @@ class EdgeStore(VectorStore):
         self.location = str(self.directory)
         self._search_params = qe.SearchParams(hnsw_ef=search_ef)
         self._lock = threading.RLock()
+        self._shard: Any = None
         meta_path = self.directory / SCHEMA_FILE
         shard_path = self.directory / SHARD_DIR
         stored = self._read_schema(meta_path)
@@ -110,6 +112,21 @@ class EdgeStore(VectorStore):
         tmp.write_text(json.dumps(schema.to_dict()))
         os.replace(tmp, path)
 
+    @contextlib.contextmanager
+    def _engine(self, doing: str) -> Iterator[Any]:
+        """The engine's errors are bare Exceptions: name what failed and what to do about it."""
+        if self._shard is None:
+            raise StoreError(f"the index at {self.directory} is closed")
+        try:
+            yield self._shard
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(
+                f"the index at {self.directory} cannot be {doing} ({exc}); was its folder deleted or the "
+                "disk full? Restore it from a backup or re-index the catalog"
+            ) from None
+
     # -- translation -------------------------------------------------------------------------------
     @staticmethod
     def _filter(flt: PointFilter | None) -> qe.Filter | None:
@@ -149,18 +166,19 @@ class EdgeStore(VectorStore):
             for pid, vecs, payload in zip(ids, self.point_vectors(vectors, extras), payloads, strict=True)
         ]
         if points:
-            with self._lock:
-                self._shard.update(qe.UpdateOperation.upsert_points(points))
-                self._shard.flush()
+            with self._lock, self._engine("written") as shard:
+                shard.update(qe.UpdateOperation.upsert_points(points))
+                shard.flush()
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            with self._lock:
-                self._shard.update(qe.UpdateOperation.delete_points(list(ids)))
-                self._shard.flush()
+            with self._lock, self._engine("written") as shard:
+                shard.update(qe.UpdateOperation.delete_points(list(ids)))
+                shard.flush()
 
     def count(self, flt: PointFilter | None = None) -> int:
-        return int(self._shard.count(qe.CountRequest(exact=True, filter=self._filter(flt))))
+        with self._engine("read") as shard:
+            return int(shard.count(qe.CountRequest(exact=True, filter=self._filter(flt))))
 
     def search(
         self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
@@ -185,34 +203,42 @@ class EdgeStore(VectorStore):
         req = qe.QueryRequest(
             limit=limit, query=query, filter=self._filter(flt), with_payload=True, params=self._search_params
         )
-        return self._scored(self._shard.query(req))
+        with self._engine("read") as shard:
+            return self._scored(shard.query(req))
 
     def retrieve(self, ids: Sequence[str], with_vectors: bool = False) -> list[StoredPoint]:
         if not ids:
             return []
-        records = self._shard.retrieve(list(ids), with_payload=True, with_vector=with_vectors)
+        with self._engine("read") as shard:
+            records = shard.retrieve(list(ids), with_payload=True, with_vector=with_vectors)
         return [stored_point(r, with_vectors) for r in records]
 
     def scroll(
         self, flt: PointFilter | None = None, limit: int = 256, offset: str | None = None
     ) -> tuple[list[StoredPoint], str | None]:
         req = qe.ScrollRequest(offset=offset, limit=limit, filter=self._filter(flt), with_payload=True)
-        records, next_offset = self._shard.scroll(req)
+        with self._engine("read") as shard:
+            records, next_offset = shard.scroll(req)
         points = [stored_point(r) for r in records]
         return points, (None if next_offset is None else str(next_offset))
 
     def categories(self) -> dict[str, int]:
-        resp = self._shard.facet(qe.FacetRequest(key=CATEGORY_FIELD, limit=100_000, exact=True))
+        with self._engine("read") as shard:
+            resp = shard.facet(qe.FacetRequest(key=CATEGORY_FIELD, limit=100_000, exact=True))
         return {str(h.value): int(h.count) for h in resp.hits}
 
     def optimize(self) -> None:
-        with self._lock:
-            self._shard.optimize()
-            self._shard.flush()
+        with self._lock, self._engine("optimized") as shard:
+            shard.optimize()
+            shard.flush()
 
     def close(self) -> None:
         with self._lock:
-            shard, self._shard = getattr(self, "_shard", None), None
-            if shard is not None:
-                shard.flush()
+            if getattr(self, "_shard", None) is None:
+                return
+            try:
+                with self._engine("closed cleanly") as shard:
+                    shard.flush()
+            finally:
+                shard, self._shard = self._shard, None
                 shard.close()

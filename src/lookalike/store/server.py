@@ -105,8 +105,20 @@ class ServerStore(VectorStore):
                 time.sleep(delay)
                 delay *= 2
             except UnexpectedResponse as exc:
+                if exc.status_code == 404:
+                    raise self._gone() from None
                 raise StoreError(f"Qdrant at {self.location} refused the request: {exc}") from None
+            except ValueError as exc:  # qdrant-client's local mode reports a missing collection so
+                if "not found" in str(exc).lower():
+                    raise self._gone() from None
+                raise
         raise AssertionError("unreachable")
+
+    def _gone(self) -> StoreError:
+        return StoreError(
+            f"collection '{self.collection}' no longer exists at {self.location}; "
+            "run `lookalike index` to rebuild it"
+        )
 
     @staticmethod
     def _filter(flt: PointFilter | None) -> models.Filter | None:
