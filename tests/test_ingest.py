@@ -147,3 +147,24 @@ def test_a_catalog_file_at_an_upload_path_is_skipped_not_overwritten(
     kept = service.store.retrieve([added.point_id])[0].payload
     assert kept["source"] == "upload" and kept["path"] == str(added.product.path)
     assert service.store.count() == 9
+
+
+def test_moved_catalog_updates_paths_without_reembedding(service: SearchService, catalog_copy: Path) -> None:
+    service.index(catalog_copy)
+    moved = catalog_copy.parent / "moved-catalog"
+    catalog_copy.rename(moved)
+    report = service.index(moved)
+    assert (report.changed, report.embedded, report.new) == (45, 0, 0)
+    paths = {str(p.payload["path"]) for p in service.store.iter_points()}
+    assert all(path.startswith(str(moved.resolve())) for path in paths)
+    again = service.index(moved)
+    assert (again.changed, again.unchanged, again.embedded) == (0, 45, 0)
+
+
+def test_a_renamed_title_is_reembedded_for_word_search(service: SearchService, catalog_copy: Path) -> None:
+    service.index(catalog_copy)
+    sidecar = catalog_copy / "products.csv"
+    sidecar.write_text(sidecar.read_text().replace("Blue Hoodie", "Cobalt Zebra Sweater"))
+    report = service.index(catalog_copy)
+    assert (report.changed, report.embedded) == (1, 1)
+    assert service.search_text("cobalt zebra", top_k=1)[0].product.product_id == "blue-hoodie"

@@ -129,7 +129,9 @@ def test_server_backend_refuses_another_encoder() -> None:
     ServerStore(client, "c", SCHEMA, location=":memory:")
     with pytest.raises(SchemaMismatchError, match="built with encoder 'test-encoder'"):
         ServerStore(client, "c", Schema("other-encoder", DIM), location=":memory:")
-    with pytest.raises(SchemaMismatchError, match="holds 8-d vectors but encoder 'test-encoder' now makes 16-d"):
+    with pytest.raises(
+        SchemaMismatchError, match="holds 8-d vectors but encoder 'test-encoder' now makes 16-d"
+    ):
         ServerStore(client, "c", Schema("test-encoder", DIM * 2), location=":memory:")
 
 
@@ -168,3 +170,13 @@ def test_auxiliary_vectors_and_id_restricted_search(tmp_path: Path, backend: str
             s.search(np.ones(3), limit=1, using="colour")
         with pytest.raises(StoreError, match="'text' vectors of shape"):
             s.upsert(ids[:1], vecs[:1], payloads[:1], {"text": [np.ones(4)]})
+
+
+def test_set_payloads_keeps_the_vectors(store) -> None:
+    ids, vecs, payloads = _points(4)
+    store.upsert(ids, vecs, payloads)
+    store.set_payloads(ids[:1], [{**payloads[0], "category": "moved"}])
+    got = store.retrieve(ids[:1], with_vectors=True)[0]
+    assert got.payload["category"] == "moved"
+    np.testing.assert_allclose(got.vector, vecs[0], atol=1e-5)
+    assert store.count() == 4

@@ -54,6 +54,11 @@ class IngestOptions:
 class _Indexed:
     point_id: str
     sha256: str
+    payload: dict
+
+
+# payload fields that feed a vector: a change there means re-embedding, elsewhere a payload update
+_EMBEDDED_FIELDS = ("sha256", "title", "description")
 
 
 def _indexed(store: VectorStore) -> tuple[dict[str, _Indexed], set[str]]:
@@ -66,7 +71,7 @@ def _indexed(store: VectorStore) -> tuple[dict[str, _Indexed], set[str]]:
             continue
         rel = p.payload.get("rel_path")
         if rel is not None:
-            catalog[str(rel)] = _Indexed(point_id=p.id, sha256=str(p.payload.get("sha256", "")))
+            catalog[str(rel)] = _Indexed(p.id, str(p.payload.get("sha256", "")), p.payload)
     return catalog, uploads
 
 
@@ -163,6 +168,7 @@ def index_catalog(
     indexed, uploads = _indexed(store)
 
     todo: list[Product] = []
+    relabel: list[Product] = []  # same pixels and words, new path/category/id: no need to re-embed
     for product in products:
         if point_id(product.rel_path) in uploads:  # a catalog folder named "uploads" mirroring data_dir
             report.failed.append((product.rel_path, _CLASH))
@@ -171,11 +177,16 @@ def index_catalog(
         if known is None:
             report.new += 1
             todo.append(product)
-        elif known.sha256 != product.sha256:
+        elif any(known.payload.get(f) != catalog_payload(product).get(f) for f in _EMBEDDED_FIELDS):
             report.changed += 1
             todo.append(product)
+        elif known.payload != catalog_payload(product):
+            report.changed += 1
+            relabel.append(product)
         else:
             report.unchanged += 1
+    if relabel:  # e.g. the catalog folder moved (paths) or the sidecar renamed a product
+        store.set_payloads([point_id(p.rel_path) for p in relabel], [catalog_payload(p) for p in relabel])
 
     bar = tqdm(total=len(todo), desc="embedding", unit="img", disable=not opts.progress or not todo)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookalike-load") as pool:

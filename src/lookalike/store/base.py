@@ -117,6 +117,10 @@ class VectorStore(ABC):
         """Insert or replace points; `extras[name][i]` is point i's auxiliary vector (None = absent)."""
 
     @abstractmethod
+    def set_payloads(self, ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> None:
+        """Replace the payload of existing points, keeping their vectors."""
+
+    @abstractmethod
     def delete(self, ids: Sequence[str]) -> None: ...
 
     @abstractmethod

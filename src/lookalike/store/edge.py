@@ -170,6 +170,13 @@ class EdgeStore(VectorStore):
                 shard.update(qe.UpdateOperation.upsert_points(points))
                 shard.flush()
 
+    def set_payloads(self, ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> None:
+        if ids:
+            with self._lock, self._engine("written") as shard:
+                for pid, payload in zip(ids, payloads, strict=True):
+                    shard.update(qe.UpdateOperation.overwrite_payload([pid], payload))
+                shard.flush()
+
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             with self._lock, self._engine("written") as shard:

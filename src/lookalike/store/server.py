@@ -160,6 +160,16 @@ class ServerStore(VectorStore):
         if points:
             self._call(lambda: self._client.upsert(self.collection, points=points, wait=True))
 
+    def set_payloads(self, ids: Sequence[str], payloads: Sequence[dict[str, Any]]) -> None:
+        ops = [
+            models.OverwritePayloadOperation(
+                overwrite_payload=models.SetPayload(payload=payload, points=[pid])
+            )
+            for pid, payload in zip(ids, payloads, strict=True)
+        ]
+        if ops:
+            self._call(lambda: self._client.batch_update_points(self.collection, ops, wait=True))
+
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             selector = models.PointIdsList(points=list(ids))
