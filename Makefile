@@ -6,7 +6,7 @@ DEMO_DIR ?= data/demo-catalog
 HOST ?= 127.0.0.1
 PORT ?= 7860
 
-.PHONY: install demo demo-data test test-slow test-browser lint bench clean
+.PHONY: install demo demo-data test test-slow lint bench bench-load audit clean
 
 # torch is pinned to the CPU build in the same pip command: unpinned, pip pulls multi-GB CUDA wheels.
 $(BIN)/.installed: pyproject.toml
@@ -39,6 +39,19 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/api.py
+	$(BIN)/python benchmarks/text_search.py
+	$(BIN)/python benchmarks/search_scale.py
+
+bench-load: install
+	$(BIN)/python benchmarks/load.py
+
+# pip-audit in its own venv (it needs packages the project does not); --strict fails when a package
+# cannot be looked up, so an audit that checked nothing is never green.
+audit: install
+	$(PYTHON) -m venv /tmp/lookalike-audit
+	/tmp/lookalike-audit/bin/python -m pip install -q --disable-pip-version-check "pip-audit==2.10.1"
+	/tmp/lookalike-audit/bin/pip-audit --strict --skip-editable --path $(VENV)/lib/python3.11/site-packages
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

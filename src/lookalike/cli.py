@@ -182,7 +182,14 @@ def serve(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max
         raise _fail(exc) from None
     out.print(f"lookalike API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     try:
-        uvicorn.run(create_app(svc), host=host, port=port, log_level="warning", timeout_keep_alive=5)
+        uvicorn.run(
+            create_app(svc),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_keep_alive=5,
+            limit_concurrency=64,  # past this, 503 at once instead of an unbounded queue
+        )
     finally:
         svc.close()
 
