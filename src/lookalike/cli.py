@@ -53,7 +53,8 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         out.print("no matching products")
         return
-    table = Table("rank", "score", "product id", "category", "title", "path")
+    table = Table("rank", "score", "product id", "category", "title")
+    table.add_column("path", overflow="fold")  # a path is useless cut short: wrap it instead
     for i, h in enumerate(hits, 1):
         p = h.product
         table.add_row(str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", str(p.path))
