@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import socket
 import statistics
 import tempfile
 import threading
@@ -24,12 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from lookalike import demo_data
-from lookalike.api import create_app
 from lookalike.config import Settings
 from lookalike.search import SearchService
+from loopback import serve
 
 TOP_K = 10
 CONCURRENCY = (1, 8)
@@ -72,31 +70,6 @@ def measure(call: Callable[[int], None], clients: int, requests: int, max_second
         for f in [pool.submit(worker) for _ in range(clients)]:
             f.result()
     return Run(latencies, time.perf_counter() - started)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(service: SearchService) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(service, api_key="bench"),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def bench_pair(

@@ -22,7 +22,6 @@ import asyncio
 import json
 import logging
 import random
-import socket
 import tempfile
 import threading
 import time
@@ -33,14 +32,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import uvicorn
 from PIL import Image, ImageEnhance, ImageOps
 
 from lookalike import demo_data
-from lookalike.api import create_app
 from lookalike.config import Settings
 from lookalike.images import load_image
 from lookalike.search import SearchService
+from loopback import serve
 
 TOP_K = 10
 WORDS = ["red shoes", "white hoodie", "orange juice", "blue paint", "wine", "parrot cushion", "black t-shirt"]
@@ -181,32 +179,6 @@ class Indexer(threading.Thread):
             self.embedded += report.embedded
             self.added.update(fresh)
             self.rounds += 1
-
-
-# -- server ---------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(service: SearchService) -> tuple[uvicorn.Server, threading.Thread, str]:
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(service, api_key="bench"),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 # -- the run ----------------------------------------------------------------------------------------------
