@@ -180,3 +180,14 @@ def test_set_payloads_keeps_the_vectors(store) -> None:
     assert got.payload["category"] == "moved"
     np.testing.assert_allclose(got.vector, vecs[0], atol=1e-5)
     assert store.count() == 4
+
+
+def test_int8_quantization_with_rescoring_keeps_exact_top_hits(tmp_path: Path, backend: str) -> None:
+    settings = _settings(tmp_path, backend).model_copy(update={"quantization": "int8"})
+    with open_store(settings, SCHEMA) as s:
+        ids, vecs, payloads = _points(200, seed=3)
+        s.upsert(ids, vecs, payloads)
+        s.optimize()
+        for i in (0, 57, 199):
+            hits = s.search(vecs[i], limit=5)
+            assert hits[0].id == ids[i] and hits[0].score == pytest.approx(1.0, abs=1e-3)

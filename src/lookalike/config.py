@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     hnsw_m: int = Field(16, ge=4, le=128)
     hnsw_ef_construct: int = Field(128, ge=8, le=1024)
     search_ef: int = Field(128, ge=8, le=4096)
+    quantization: Literal["none", "int8"] = Field(
+        "none",
+        description="int8: scalar-quantized copies of the vectors for search (about 4× less RAM to scan), "
+        "rescored with the originals; fixed when a collection is created.",
+    )
 
     @property
     def store_dir(self) -> Path:

@@ -21,7 +21,10 @@ def open_store(settings: Settings, schema: Schema | None) -> VectorStore:
     schema=None opens whatever is there, for read-only views such as `lookalike info`.
     """
     hnsw = dict(
-        hnsw_m=settings.hnsw_m, hnsw_ef_construct=settings.hnsw_ef_construct, search_ef=settings.search_ef
+        hnsw_m=settings.hnsw_m,
+        hnsw_ef_construct=settings.hnsw_ef_construct,
+        search_ef=settings.search_ef,
+        int8=settings.quantization == "int8",
     )
     if settings.qdrant_url:
         from qdrant_client import QdrantClient

@@ -43,6 +43,7 @@ class EdgeStore(VectorStore):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
         search_ef: int = 128,
+        int8: bool = False,
     ):
         """Open the collection in `directory`, creating it when `schema` is given and none exists.
 
@@ -50,7 +51,8 @@ class EdgeStore(VectorStore):
         """
         self.directory = Path(directory)
         self.location = str(self.directory)
-        self._search_params = qe.SearchParams(hnsw_ef=search_ef)
+        rescore = qe.QuantizationSearchParams(rescore=True) if int8 else None
+        self._search_params = qe.SearchParams(hnsw_ef=search_ef, quantization=rescore)
         self._lock = threading.RLock()
         self._shard: Any = None
         meta_path = self.directory / SCHEMA_FILE
@@ -73,6 +75,9 @@ class EdgeStore(VectorStore):
             hnsw_config=qe.HnswIndexConfig(
                 m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000
             ),
+            quantization_config=qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99)
+            if int8
+            else None,
         )
         try:
             if (shard_path / "wal").exists() or any(shard_path.glob("segments*")):

@@ -42,13 +42,15 @@ class ServerStore(VectorStore):
         hnsw_m: int = 16,
         hnsw_ef_construct: int = 128,
         search_ef: int = 128,
+        int8: bool = False,
         retries: int = 3,
     ):
         self._client = client
         self.collection = collection
         self.location = location
         self._retries = retries
-        self._search_params = models.SearchParams(hnsw_ef=search_ef)
+        rescore = models.QuantizationSearchParams(rescore=True) if int8 else None
+        self._search_params = models.SearchParams(hnsw_ef=search_ef, quantization=rescore)
         exists = self._call(lambda: client.collection_exists(collection))
         if not exists:
             if schema is None:
@@ -61,6 +63,13 @@ class ServerStore(VectorStore):
                         for name, dim in schema.vectors.items()
                     },
                     hnsw_config=models.HnswConfigDiff(m=hnsw_m, ef_construct=hnsw_ef_construct),
+                    quantization_config=models.ScalarQuantization(
+                        scalar=models.ScalarQuantizationConfig(
+                            type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+                        )
+                    )
+                    if int8
+                    else None,
                     metadata={"lookalike": schema.to_dict()},
                 )
             )
