@@ -502,3 +502,18 @@ def test_reads_can_require_the_api_key(demo_service: SearchService) -> None:
         assert c.post("/search/text", json={"text": "red"}, headers={"X-API-Key": KEY}).status_code == 200
         assert c.get("/products/white-hoodie/image", headers={"X-API-Key": KEY}).status_code == 200
         assert c.get("/health").status_code == 200  # monitoring needs no key
+
+
+def test_audio_search_says_the_image_encoder_has_no_ears(client: TestClient) -> None:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"\x00\x00" * 1600)
+    r = client.post("/search/audio", files={"file": ("coffee.wav", buf.getvalue(), "audio/wav")})
+    assert r.status_code == 501
+    assert "does not embed audio" in r.json()["detail"] and "imagebind" in r.json()["detail"]

@@ -270,3 +270,12 @@ def test_only_loopback_counts_as_private() -> None:
 def test_markdown_escaping_keeps_user_text_inert() -> None:
     out = ui.md("<script>alert(1)</script> *bold* [x](http://e.vil) | pipe")
     assert "<script>" not in out and "\\*bold\\*" in out and "\\[x\\]" in out and "\\|" in out
+
+
+def test_sound_search_needs_an_encoder_with_audio(demo_service: SearchService, tmp_path: Path) -> None:
+    assert ui.search_sound(demo_service, None, 5, None)[2].startswith("Record or upload")
+    with pytest.warns(UserWarning, match="does not embed audio"):
+        items, _, status = ui.search_sound(demo_service, str(tmp_path / "coffee.wav"), 5, None)
+    assert items == [] and "imagebind" in status
+    tabs = [b.label for b in ui.build_ui(demo_service).blocks.values() if isinstance(b, gr.Tab)]
+    assert "Search by sound" not in tabs  # offered only where the encoder hears

@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import json
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookalike import __version__, catalog_ops
-from lookalike.errors import EncoderError, LookalikeError, NotFoundError, StoreError
+from lookalike.errors import EncoderError, LookalikeError, NotFoundError, StoreError, UnsupportedModalityError
 from lookalike.models import Hit
 from lookalike.search import MAX_TOP_K, SearchService
 
@@ -266,6 +267,8 @@ def _status_of(exc: LookalikeError) -> int:
     """404 for what is not in the index, 503 when the model or the store fails, else the request's fault."""
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, UnsupportedModalityError):
+        return 501  # e.g. a sound for an image-only encoder: nothing wrong with the request, nor broken
     if isinstance(exc, EncoderError | StoreError):
         return 503
     return 422  # ImageError, CatalogError and every other deliberate refusal (bad label, empty list, …)
@@ -445,6 +448,25 @@ def create_app(
             return service.search_combined(
                 image, text, weight=weight, top_k=top_k, category=_category(category)
             )
+
+        return _hits_out(await runner.run(work), started)
+
+    @app.post("/search/audio", response_model=SearchOut, tags=["search"], dependencies=reads)
+    async def search_audio(
+        file: Annotated[UploadFile, File(description="A sound (16-bit PCM WAV), e.g. a coffee machine.")],
+        top_k: FormTopK = 10,
+        category: FormCategory = None,
+    ) -> SearchOut:
+        """Products that sound like the recording: encoders with audio only (ImageBind); 501 otherwise."""
+        started = time.perf_counter()
+        _, data = await _read_upload_async(file, limit)
+
+        def work() -> list[Hit]:
+            # the encoder reads a file: a private temp file, never a name the caller chose
+            with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+                tmp.write(data)
+                tmp.flush()
+                return service.search_audio(tmp.name, top_k=top_k, category=_category(category))
 
         return _hits_out(await runner.run(work), started)
 

@@ -17,6 +17,10 @@ class EncoderError(LookalikeError):
     """An encoder that cannot be loaded or asked for something it does not do."""
 
 
+class UnsupportedModalityError(EncoderError):
+    """The encoder cannot embed this kind of query (e.g. audio with an image-only model)."""
+
+
 class StoreError(LookalikeError):
     """The vector store failed or refused (unreachable, locked, incompatible)."""
 

@@ -13,7 +13,7 @@ from lookalike import colours, concepts, encoders, signals
 from lookalike.catalog import CategoryRule
 from lookalike.config import Settings
 from lookalike.encoders import minilm
-from lookalike.errors import EncoderError, LookalikeError, NotFoundError
+from lookalike.errors import LookalikeError, NotFoundError, UnsupportedModalityError
 from lookalike.images import load_image
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.models import CollectionInfo, Hit, IndexReport, Product
@@ -168,7 +168,7 @@ class SearchService:
     def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
         if "audio" not in self.encoder.modalities:
-            raise EncoderError(
+            raise UnsupportedModalityError(
                 f"the '{self.encoder.name}' encoder does not embed audio; audio search needs "
                 "LOOKALIKE_ENCODER=imagebind (see `lookalike encoders`)"
             )

@@ -131,6 +131,17 @@ def search_words(service: SearchService, text: str, top_k: int, category: str | 
     return _found(service, hits, f"match “{md(text.strip())}”")
 
 
+def search_sound(service: SearchService, audio: str | None, top_k: int, category: str | None) -> Found:
+    """Products that sound like a recording (encoders with audio, e.g. ImageBind)."""
+    if not audio:
+        return [], [], "Record or upload a sound first."
+    try:
+        hits = service.search_audio(audio, top_k=int(top_k), category=_category(category))
+    except LookalikeError as exc:
+        return [], [], fail(exc)
+    return _found(service, hits, "sound like the recording")
+
+
 def search_photo_words(
     service: SearchService, image: Any, text: str, weight: float, top_k: int, category: str | None
 ) -> Found:
@@ -422,6 +433,21 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
                     [combo_image, combo_text, combo_weight, combo_k, combo_cat],
                     [combo_results, combo_ids, combo_status],
                 )
+
+            if "audio" in service.encoder.modalities:
+                with gr.Tab("Search by sound", id="sound"):
+                    sound = gr.Audio(label="A sound (WAV)", type="filepath", sources=["upload", "microphone"])
+                    with gr.Row():
+                        sound_cat = gr.Dropdown(choices, value=ALL_CATEGORIES, label="Category")
+                        sound_k = gr.Slider(1, 50, value=DEFAULT_TOP_K, step=1, label="Results")
+                    sound_btn = gr.Button("Search", variant="primary")
+                    sound_status = gr.Markdown()
+                    sound_results = _results_gallery("Results", "sound-results")
+                    sound_btn.click(
+                        partial(search_sound, service),
+                        [sound, sound_k, sound_cat],
+                        [sound_results, gr.State([]), sound_status],
+                    )
 
             # 4. browse
             with gr.Tab("Browse a category", id="browse"):

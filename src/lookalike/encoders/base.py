@@ -9,7 +9,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
-from lookalike.errors import EncoderError
+from lookalike.errors import EncoderError, UnsupportedModalityError
 
 
 @runtime_checkable
@@ -32,7 +32,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def unsupported(encoder: str, modality: str) -> EncoderError:
-    return EncoderError(
+    return UnsupportedModalityError(
         f"the '{encoder}' encoder does not embed {modality}; choose an encoder that does "
         "(see `lookalike encoders`) with LOOKALIKE_ENCODER"
     )
