@@ -90,3 +90,11 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
 def test_point_ids_are_deterministic_and_distinct() -> None:
     assert point_id("Shoes/a.png") == point_id("Shoes/a.png")
     assert point_id("Shoes/a.png") != point_id("Shoes/b.png")
+
+
+def test_same_file_name_in_two_folders_is_two_products(tmp_path: Path) -> None:
+    _img(tmp_path / "Shoes" / "001.png")
+    _img(tmp_path / "Bags" / "001.png")
+    _img(tmp_path / "Bags" / "002.png")
+    ids = {f.rel_path: f.product_id for f in scan(tmp_path)}
+    assert ids == {"Bags/001.png": "Bags/001", "Bags/002.png": "002", "Shoes/001.png": "Shoes/001"}

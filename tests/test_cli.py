@@ -100,3 +100,12 @@ def test_eval_command_prints_the_encoder_against_both_baselines(
     assert set(methods) == {"efficientnet-lite0", "raw pixels", "random"}
     res = run("eval", "--task", "nope")
     assert res.exit_code == 1 and "unknown evaluation task" in res.output
+
+
+def test_serving_off_loopback_without_a_key_or_login_is_refused(run) -> None:
+    res = run("serve", "--host", "0.0.0.0")
+    assert res.exit_code == 2 and "LOOKALIKE_API_KEY" in res.output
+    res = run("ui", "--host", "0.0.0.0")
+    assert res.exit_code == 2 and "--auth" in res.output
+    res = run("ui", "--auth", "nocolon")
+    assert res.exit_code == 2 and "user:password" in res.output

@@ -364,3 +364,13 @@ def test_real_weights_retrieve_products(demo_catalog: Path) -> None:
     assert list(hits) == [0, 1, 2]
     words = enc.embed_texts(["a photo of sneakers", "a bottle of juice", "a hooded sweatshirt"])
     assert list((words @ index[:3].T).argmax(axis=1)) == [0, 1, 2]
+
+
+def test_audio_with_hostile_sample_rates_is_bounded() -> None:
+    """A 44-byte WAV header can claim any rate: odd rates must not build a gigabyte resampling kernel."""
+    pytest.importorskip("torch")
+    from lookalike.encoders.imagebind import audio_clips
+
+    assert tuple(audio_clips(np.zeros(44101 * 3, dtype=np.float32), 44101).shape) == (3, 1, 128, 204)
+    with pytest.raises(EncoderError, match="outside 8000"):
+        audio_clips(np.zeros(100, dtype=np.float32), 2**31 - 1)

@@ -238,7 +238,7 @@ def test_add_to_catalog_needs_files_and_a_category(
 
 
 def test_add_to_catalog_refuses_too_large_files(tmp_path: Path, encoder: Encoder) -> None:
-    svc = SearchService(Settings(data_dir=tmp_path / "data", max_image_bytes=2_000), encoder=encoder)
+    svc = SearchService(Settings(data_dir=tmp_path / "data", max_upload_bytes=2_000), encoder=encoder)
     big = write_png(tmp_path / "big.png", size=600)
     big.write_bytes(big.read_bytes() + b"\0" * 3_000)
     with pytest.warns(UserWarning, match="big.png"):

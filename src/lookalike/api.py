@@ -65,7 +65,11 @@ _api_key_header = APIKeyHeader(
 # -- response models ---------------------------------------------------------------------------------
 class HitOut(BaseModel):
     rank: int
-    score: float = Field(description="Cosine similarity of the best-matching view (higher is closer).")
+    score: float = Field(
+        description="Higher is closer. Cosine similarity of the best-matching view for photo and joint "
+        "queries (photo + words: the weighted blend); for words with an image-only encoder, a "
+        "reciprocal-rank-fusion score (about 0.01–0.05)."
+    )
     product_id: str
     category: str
     title: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -240,11 +241,37 @@ def scan_catalog(root: Path, rule: CategoryRule | None = None) -> CatalogScan:
                 description=entry.description,
             )
         )
+    files = _disambiguate(files, sidecar)
     if not files:
         suffixes = ", ".join(sorted(s.lstrip(".") for s in IMAGE_SUFFIXES))
         found = f"; {len(skipped)} skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise CatalogError(f"{root}: no product images found (looked for {suffixes}, in any case){found}")
     return CatalogScan(files, skipped, unreadable)
+
+
+def _disambiguate(files: list[ScannedFile], sidecar: dict[str, SidecarEntry]) -> list[ScannedFile]:
+    """File-name ids that repeat in different folders (Shoes/001.png, Bags/001.png) are not one
+    product: those get the folder path too (Shoes/001). Several views of one product in one folder,
+    or ids given by the sidecar, are left as they are."""
+    folders: dict[str, set[str]] = {}
+    for f in files:
+        if not (sidecar.get(f.rel_path) or SidecarEntry()).product_id:
+            folders.setdefault(f.product_id, set()).add(str(PurePosixPath(f.rel_path).parent))
+    clashes = {pid for pid, dirs in folders.items() if len(dirs) > 1}
+    if not clashes:
+        return files
+    log.warning(
+        "%d file names stand in several folders (e.g. '%s'); their product ids include the folder. "
+        "Give ids in a products.csv sidecar to choose them.",
+        len(clashes),
+        sorted(clashes)[0],
+    )
+    return [
+        dataclasses.replace(f, product_id=str(PurePosixPath(f.rel_path).with_suffix("")))
+        if f.product_id in clashes and not (sidecar.get(f.rel_path) or SidecarEntry()).product_id
+        else f
+        for f in files
+    ]
 
 
 def _is_utf8(text: str) -> bool:

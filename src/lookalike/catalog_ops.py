@@ -304,10 +304,6 @@ def add_images(
         rel = path.relative_to(service.settings.data_dir.resolve()).as_posix()
         products.append(Product(pid, category, path, rel, c.sha256, title))
 
-    if replace and product_id is not None:
-        keep = {point_id(p.rel_path) for p in products}
-        report.replaced = _delete_points(service, product_id, keep=keep)
-
     batch = service.settings.batch_size
     total = len(products)
     if progress:
@@ -321,6 +317,9 @@ def add_images(
         report.added.extend(Added(p, point_id(p.rel_path)) for p in part)
         if progress:
             progress(len(report.added), total)
+    if replace and product_id is not None:  # only once the new images are stored: a failure loses nothing
+        keep = {point_id(p.rel_path) for p in products}
+        report.replaced = _delete_points(service, product_id, keep=keep)
     service.store.optimize()
     log.info("added %d image(s) to '%s' (%d refused)", len(report.added), category, len(report.failed))
     return report

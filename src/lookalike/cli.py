@@ -167,20 +167,47 @@ def info(as_json: JsonOpt = False) -> None:
 
 
 Host = Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")]
+Insecure = Annotated[
+    bool, typer.Option("--insecure", help="Allow serving off loopback with nobody's key asked for writes.")
+]
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _ready_service() -> SearchService:
+    """Open the store and load the model before serving: a locked index fails here, clearly, and the
+    first request does not pay (or time out on) the model load."""
+    svc = _service()
+    try:
+        svc.info()
+        _ = svc.encoder
+    except LookalikeError as exc:
+        svc.close()
+        raise _fail(exc) from None
+    return svc
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+def serve(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    insecure: Insecure = False,
+) -> None:
     """Run the REST API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from lookalike.api import create_app
 
-    svc = _service()
-    try:
-        svc.info()  # open the store now: a locked or incompatible index fails here, clearly
-    except LookalikeError as exc:
-        raise _fail(exc) from None
+    if not _is_loopback(host) and Settings().api_key is None and not insecure:
+        err.print(
+            f"[bold red]error:[/] refusing to serve on {host} with writes open to anyone: set "
+            "LOOKALIKE_API_KEY (or pass --insecure)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+    svc = _ready_service()
     out.print(f"lookalike API on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     try:
         uvicorn.run(
@@ -196,18 +223,33 @@ def serve(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max
 
 
 @app.command()
-def ui(host: Host = "127.0.0.1", port: Annotated[int, typer.Option(min=1, max=65535)] = 7860) -> None:
+def ui(
+    host: Host = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 7860,
+    auth: Annotated[
+        str | None,
+        typer.Option(envvar="LOOKALIKE_UI_AUTH", help="user:password asked by the UI (needed off loopback)."),
+    ] = None,
+    insecure: Insecure = False,
+) -> None:
     """Run the web UI (Gradio): search by photo or words, browse, add products."""
     from lookalike.ui import launch_ui
 
-    svc = _service()
-    try:
-        svc.info()
-    except LookalikeError as exc:
-        raise _fail(exc) from None
+    if auth is not None and ":" not in auth:
+        err.print("[bold red]error:[/] --auth takes user:password", soft_wrap=True)
+        raise typer.Exit(code=2)
+    if not _is_loopback(host) and auth is None and not insecure:
+        err.print(
+            f"[bold red]error:[/] refusing to serve the UI on {host} without a login (anyone could add "
+            "products): pass --auth user:password (or LOOKALIKE_UI_AUTH), or --insecure",
+            soft_wrap=True,
+        )
+        raise typer.Exit(code=2)
+    options = {"auth": tuple(auth.split(":", 1))} if auth else {}
+    svc = _ready_service()
     out.print(f"lookalike web UI on http://{host}:{port}  (Ctrl+C to stop)")
     try:
-        launch_ui(svc, host=host, port=port, block=True)
+        launch_ui(svc, host=host, port=port, block=True, **options)
     finally:
         svc.close()
 

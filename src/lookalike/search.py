@@ -20,6 +20,7 @@ from lookalike.models import CollectionInfo, Hit, IndexReport, Product
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
 
 MAX_TOP_K = 1000
+MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
 ImageInput = Image.Image | bytes | str | Path
 
 
@@ -177,11 +178,16 @@ class SearchService:
         return self.search_vector(vec, top_k=top_k, category=category)
 
     @property
+    def modalities(self) -> frozenset[str]:
+        """What the configured encoder embeds, known without loading its weights."""
+        if self._encoder is not None:
+            return self._encoder.modalities
+        return encoders.spec(self.settings.encoder).modalities
+
+    @property
     def text_mode(self) -> str:
         """How words are searched: 'joint' (the encoder's own text side) or 'words' (fused routes)."""
-        spec = encoders.spec(self.settings.encoder) if self._encoder is None else None
-        modalities = spec.modalities if spec else self.encoder.modalities
-        return "joint" if "text" in modalities else "words"
+        return "joint" if "text" in self.modalities else "words"
 
     def _word_queries(self, text: str) -> list[tuple[np.ndarray, str]]:
         """(query vector, named vector) for every word route that has something to say about `text`."""
@@ -253,14 +259,16 @@ class SearchService:
                 product = Product.from_payload(p.payload)
                 if product.product_id not in hits:
                     hits[product.product_id] = Hit(product=product, score=p.score, point_id=p.id)
-            if len(hits) >= top_k or len(points) < limit:
-                return list(hits.values())[:top_k]
-            limit *= 4
+            if len(hits) >= top_k or len(points) < limit or limit >= MAX_FETCH:
+                return list(hits.values())[:top_k]  # at MAX_FETCH: fewer products than asked, never unbounded
+            limit = min(limit * 4, MAX_FETCH)
 
     def _check_query(self, top_k: int, category: str | None) -> None:
         if not 1 <= top_k <= MAX_TOP_K:
             raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
-        if category is not None and category not in self.categories():
+        if category is not None and not (
+            _storable(category) and self.store.count(PointFilter(category=category))
+        ):
             raise NotFoundError(f"no category '{category}' in the index")
 
     # -- catalog views ---------------------------------------------------------------------------------
@@ -311,3 +319,12 @@ def _fuse(rankings: Sequence[tuple[list[ScoredPoint], float]], top_k: int) -> li
         Hit(product=Product.from_payload(best[pid].payload), score=scores[pid], point_id=best[pid].id)
         for pid in order
     ]
+
+
+def _storable(text: str) -> bool:
+    """Whether `text` can be a payload value at all (lone surrogates cannot: no such category)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -253,7 +253,7 @@ def add_to_catalog(
         return fail("Choose one or more product images to add.")
     if not category or not category.strip() or category == ALL_CATEGORIES:
         return fail("Pick a category, or type a new one.")
-    limit = service.settings.max_image_bytes
+    limit = service.settings.max_upload_bytes
     uploads: list[tuple[str, bytes]] = []
     too_big: list[str] = []
     unreadable: list[tuple[str, str]] = []
@@ -434,7 +434,7 @@ def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> g
                     [combo_results, combo_ids, combo_status],
                 )
 
-            if "audio" in service.encoder.modalities:
+            if "audio" in service.modalities:
                 with gr.Tab("Search by sound", id="sound"):
                     sound = gr.Audio(label="A sound (WAV)", type="filepath", sources=["upload", "microphone"])
                     with gr.Row():
@@ -576,7 +576,7 @@ def launch_ui(
         "server_name": host,
         "server_port": port,
         "prevent_thread_lock": not block,
-        "max_file_size": service.settings.max_image_bytes,
+        "max_file_size": service.settings.max_upload_bytes,
         "ssr_mode": False,
         "quiet": True,
         "share": False,

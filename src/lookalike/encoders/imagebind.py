@@ -357,6 +357,11 @@ def resample(waveform: torch.Tensor, orig_freq: int, new_freq: int) -> torch.Ten
     orig, new = int(orig_freq) // gcd, int(new_freq) // gcd
     lowpass_width, base_freq = 6, min(orig, new) * 0.99
     width = math.ceil(lowpass_width * orig / base_freq)
+    if new * (2 * width + orig) > 20_000_000:  # odd rate pairs (44101 → 16000): a kernel of gigabytes
+        n_out = math.ceil(waveform.shape[-1] * new / orig)
+        x = waveform.reshape(-1, 1, waveform.shape[-1])
+        out = torch.nn.functional.interpolate(x, size=n_out, mode="linear", align_corners=False)
+        return out.reshape(*waveform.shape[:-1], n_out)  # plain linear resampling: close, cheap, bounded
     dtype = waveform.dtype
     idx = torch.arange(-width, width + orig, dtype=dtype)[None, None] / orig
     t = torch.arange(0, -new, -1, dtype=dtype)[:, None, None] / new + idx
@@ -411,6 +416,10 @@ def kaldi_fbank(waveform: torch.Tensor) -> torch.Tensor:
     return torch.max(energies, torch.tensor(torch.finfo(torch.float32).eps, dtype=energies.dtype)).log()
 
 
+MIN_AUDIO_RATE, MAX_AUDIO_RATE = 8_000, 192_000
+MAX_AUDIO_SECONDS = 60
+
+
 def audio_clips(waveform: Any, sample_rate: int) -> torch.Tensor:
     """data.py's audio transform: [3, 1, 128, 204] normalised fbanks of three 2 s clips spread evenly.
 
@@ -420,8 +429,14 @@ def audio_clips(waveform: Any, sample_rate: int) -> torch.Tensor:
     import torch
 
     mono = torch.from_numpy(_mono(waveform))
-    if sample_rate <= 0:
-        raise EncoderError(f"invalid audio sample rate {sample_rate}")
+    # a header can claim any rate; an odd one (44101 Hz) would make the resampling kernel gigabytes
+    if not MIN_AUDIO_RATE <= sample_rate <= MAX_AUDIO_RATE:
+        raise EncoderError(
+            f"audio sample rate {sample_rate} Hz is outside {MIN_AUDIO_RATE}–{MAX_AUDIO_RATE} Hz; "
+            "convert it, e.g. `ffmpeg -i in.wav -ac 1 -ar 16000 out.wav`"
+        )
+    if mono.shape[-1] > MAX_AUDIO_SECONDS * sample_rate:
+        mono = mono[..., : MAX_AUDIO_SECONDS * int(sample_rate)]  # the clips span the first minute at most
     wav = resample(mono, int(sample_rate), AUDIO_SAMPLE_RATE)
     duration = wav.shape[0] / AUDIO_SAMPLE_RATE
     max_start = Fraction(max(duration - Fraction(AUDIO_CLIP_SECONDS), 0))

@@ -35,7 +35,7 @@ def open_store(settings: Settings, schema: Schema | None) -> VectorStore:
         if settings.qdrant_url == ":memory:":
             client = QdrantClient(location=":memory:")
         else:
-            client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=int(settings.qdrant_timeout))
+            client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=settings.qdrant_timeout)
         return ServerStore(client, settings.collection, schema, location=settings.qdrant_url, **hnsw)
     from lookalike.store.edge import EdgeStore
 
