@@ -522,7 +522,7 @@ def create_app(
         )
 
     @app.get("/categories/{name:path}/products", response_model=PageOut, tags=["catalog"], dependencies=reads)
-    def category_products(
+    async def category_products(
         name: Annotated[str, Path(description="A category name from GET /categories.")],
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 24,
@@ -532,7 +532,10 @@ def create_app(
         seed: Annotated[int | None, Query(ge=0, description="The seed of a previous shuffled page.")] = None,
     ) -> PageOut:
         """A page of a category's products, in id order or shuffled."""
-        page = catalog_ops.browse(service, name, offset, limit, shuffle=shuffle, seed=seed)
+        # reads the whole category: under the same time limit and concurrency cap as searches
+        page = await runner.run(
+            lambda: catalog_ops.browse(service, name, offset, limit, shuffle=shuffle, seed=seed)
+        )
         return PageOut(
             category=page.category,
             total=page.total,

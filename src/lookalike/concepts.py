@@ -49,12 +49,18 @@ def class_embeddings(cache_dir: Path | None = None) -> np.ndarray:
 
 
 def query_vector(
-    text: str, cache_dir: Path | None = None, top: int = 5, min_similarity: float = 0.45
+    text: str,
+    cache_dir: Path | None = None,
+    top: int = 5,
+    min_similarity: float = 0.45,
+    embedded: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """Weights over the classes whose names match `text`; None when nothing matches well enough."""
+    """Weights over the classes whose names match `text` (`embedded`: its MiniLM vector, if the caller
+    has it already); None when nothing matches well enough."""
     if not text.strip():
         return None
-    sims = class_embeddings(cache_dir) @ minilm.embed_texts([text])[0]
+    query = embedded if embedded is not None else minilm.embed_texts([text])[0]
+    sims = class_embeddings(cache_dir) @ query
     best = np.argsort(sims)[::-1][:top]
     best = best[sims[best] >= min_similarity]
     if not len(best):

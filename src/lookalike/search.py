@@ -194,12 +194,15 @@ class SearchService:
         vectors = self.store.schema.vectors
         colour_words, rest = colours.parse(text)
         queries: list[tuple[np.ndarray, str]] = []
+        text_vec = minilm.embed_texts([text])[0]
         if signals.TEXT in vectors:
-            queries.append((minilm.embed_texts([text])[0], signals.TEXT))
+            queries.append((text_vec, signals.TEXT))
         if colour_words and signals.COLOUR in vectors:
             queries.append((colours.query_vector(colour_words), signals.COLOUR))
         if rest and signals.CONCEPTS in vectors:
-            weights = concepts.query_vector(rest, cache_dir=self.settings.data_dir / "cache")
+            weights = concepts.query_vector(
+                rest, cache_dir=self.settings.data_dir / "cache", embedded=text_vec if rest == text else None
+            )
             if weights is not None:
                 queries.append((weights, signals.CONCEPTS))
         return queries
