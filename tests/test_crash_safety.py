@@ -55,19 +55,37 @@ def test_sigkill_at_random_points_then_resume_is_exact(catalog_copy: Path, tmp_p
     assert got == expected
 
 
-def test_a_second_process_on_the_same_data_dir_gets_in_use(catalog_copy: Path, tmp_path: Path) -> None:
-    """While one process holds the embedded store, another gets a clear error, and nothing is damaged."""
+_HOLDER = """
+import sys
+import numpy as np
+from lookalike.search import SearchService
+store = SearchService().store
+dim = store.schema.vectors["image"]
+ids = [f"00000000-0000-4000-8000-00000000000{i}" for i in (1, 2)]
+# a write, as a running server makes them: it leaves a mutable segment with open journals
+store.upsert(ids[:1], np.ones((1, dim), np.float32), [{"product_id": "p1", "category": "c"}])
+print("open", flush=True)
+sys.stdin.readline()  # the other processes try the same data dir meanwhile
+store.upsert(ids[1:], np.ones((1, dim), np.float32), [{"product_id": "p2", "category": "c"}])
+store.delete(ids)
+print("wrote", store.count(), flush=True)
+store.close()
+"""
+
+
+def _index_files(data_dir: Path) -> dict[str, bytes]:
+    store = data_dir / "store"
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+def test_a_second_process_is_refused_before_it_touches_the_index(catalog_copy: Path, tmp_path: Path) -> None:
+    """While one process holds the embedded store, `index`, `info` and `search` in another get a clear
+    'in use' error having changed no file of the index, and the holder goes on writing."""
     data_dir = tmp_path / "data"
+    built = subprocess.run(_index_cmd(catalog_copy), env=_env(data_dir), capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
     holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time\n"
-            "from lookalike.search import SearchService\n"
-            "s = SearchService().store\n"
-            "print('open', flush=True)\n"
-            "sys.stdin.readline()\n",
-        ],
+        [sys.executable, "-c", _HOLDER],
         env=_env(data_dir),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -75,11 +93,18 @@ def test_a_second_process_on_the_same_data_dir_gets_in_use(catalog_copy: Path, t
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
-        res = subprocess.run(
-            _index_cmd(catalog_copy), env=_env(data_dir), capture_output=True, text=True, timeout=300
-        )
-        assert res.returncode == 1
-        assert "in use by another lookalike process" in res.stderr
-        assert "Traceback" not in res.stderr
+        before = _index_files(data_dir)
+        query = str(next(catalog_copy.rglob("*.png")))
+        cli = [sys.executable, "-m", "lookalike.cli"]
+        for args in (["index", str(catalog_copy), "--no-progress"], ["info"], ["search", query]):
+            res = subprocess.run(cli + args, env=_env(data_dir), capture_output=True, text=True, timeout=300)
+            assert res.returncode == 1, (args, res.stdout, res.stderr)
+            assert "in use by another lookalike process" in res.stderr, args
+            assert "Traceback" not in res.stderr
+        assert _index_files(data_dir) == before  # not one byte of the holder's index changed
+        out, _ = holder.communicate("\n", timeout=60)
+        assert holder.returncode == 0
+        assert out.strip() == "wrote 45"  # the holder's writes still work
     finally:
-        holder.communicate("\n", timeout=30)
+        if holder.poll() is None:
+            holder.kill()

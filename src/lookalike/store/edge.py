@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -30,6 +31,33 @@ from lookalike.store.base import (
 log = logging.getLogger(__name__)
 SCHEMA_FILE = "lookalike.json"
 SHARD_DIR = "shard"
+LOCK_FILE = "lookalike.lock"
+_IN_USE = (
+    "the index at {} is in use by another lookalike process (e.g. `lookalike serve` or `ui`); stop it "
+    "first, use that process (its API or UI) instead, point LOOKALIKE_DATA_DIR elsewhere, or run a Qdrant "
+    "server for shared access"
+)
+
+
+def _lock_directory(directory: Path) -> int:
+    """Take lookalike's own exclusive lock on the store folder, before the engine touches any file.
+
+    Qdrant Edge refuses a second opener only after it has already rewritten files of the open index
+    (its payload-index journals), which breaks the process that holds it. An flock on a file of ours,
+    taken first, turns a second opener away having read nothing. The kernel drops it when the holder
+    dies, so a crash never leaves a stale lock behind.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreInUseError(_IN_USE.format(directory)) from None
+    except OSError as exc:
+        os.close(fd)
+        raise StoreError(f"cannot lock the index at {directory} ({exc.strerror or exc})") from None
+    return fd
 
 
 class EdgeStore(VectorStore):
@@ -55,8 +83,29 @@ class EdgeStore(VectorStore):
         self._search_params = qe.SearchParams(hnsw_ef=search_ef, quantization=rescore)
         self._lock = threading.RLock()
         self._shard: Any = None
+        self._lock_fd: int | None = None
         meta_path = self.directory / SCHEMA_FILE
         shard_path = self.directory / SHARD_DIR
+        if schema is None and not meta_path.exists():
+            raise StoreError(
+                f"no collection at {self.directory}: nothing is indexed yet (run `lookalike index`)"
+            )
+        self._lock_fd = _lock_directory(self.directory)
+        try:
+            self._open(meta_path, shard_path, schema, hnsw_m, hnsw_ef_construct, int8)
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(
+        self,
+        meta_path: Path,
+        shard_path: Path,
+        schema: Schema | None,
+        hnsw_m: int,
+        hnsw_ef_construct: int,
+        int8: bool,
+    ) -> None:
         stored = self._read_schema(meta_path)
         if stored is None and schema is None:
             raise StoreError(
@@ -92,12 +141,14 @@ class EdgeStore(VectorStore):
                 )
         except Exception as exc:  # noqa: BLE001 - the engine raises a bare Exception with a message
             msg = str(exc)
-            if "WouldBlock" in msg or "lock" in msg.lower():
-                raise StoreInUseError(
-                    f"the index at {self.directory} is in use by another lookalike process; stop it first "
-                    "(or point LOOKALIKE_DATA_DIR elsewhere, or run a Qdrant server for shared access)"
-                ) from None
+            if "WouldBlock" in msg or "lock" in msg.lower():  # a non-lookalike opener holds the engine
+                raise StoreInUseError(_IN_USE.format(self.directory)) from None
             raise StoreError(f"cannot open the index at {self.directory}: {msg}") from None
+
+    def _release(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor drops the flock
 
     @staticmethod
     def _read_schema(path: Path) -> Schema | None:
@@ -253,4 +304,7 @@ class EdgeStore(VectorStore):
                     shard.flush()
             finally:
                 shard, self._shard = self._shard, None
-                shard.close()
+                try:
+                    shard.close()
+                finally:
+                    self._release()
