@@ -13,8 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from lookalike import demo_data, encoders, evaluate
+from lookalike import demo_data, encoders
 from lookalike.errors import LookalikeError
+from lookalike.eval.baselines import PIXELS
+from lookalike.eval.same_product import same_product_eval
 from lookalike.images import load_image
 
 
@@ -46,9 +48,9 @@ def main() -> None:
                 rows.append(f"| {spec.name} | {spec.dim} | skipped: {exc} | – | – | – |")
                 continue
             rate = images_per_second(encoder, catalog)
-            report = evaluate.same_product_eval(encoder, catalog, n_per_recipe=args.views, progress=False)
+            report = same_product_eval(encoder, catalog, n_per_recipe=args.views, progress=False)
             ours = next(m for m in report.methods if m.method == encoder.name)
-            pixels = next(m for m in report.methods if m.method == evaluate.PIXELS)
+            pixels = next(m for m in report.methods if m.method == PIXELS)
             rows.append(
                 f"| {spec.name} | {spec.dim} | {rate:.1f} | {ours.core.recall_at_1:.3f} | "
                 f"{ours.core.recall_at_5:.3f} | {ours.overall.recall_at_1:.3f} |"

@@ -100,14 +100,14 @@ def synthetic(
 
 
 def _chunks(cache: Path, split: str, rows: int) -> list[Path]:
-    from lookalike.evaluate import CACHE_CHUNK, cache_file
+    from lookalike.eval.category import CACHE_CHUNK, cache_file
 
     return [cache_file(cache, ENCODER, split, c) for c in range(-(-rows // CACHE_CHUNK))]
 
 
 def fmnist_cached(cache: Path) -> dict[str, int]:
     """How many leading images of each split have cached embeddings."""
-    from lookalike.evaluate import CACHE_CHUNK
+    from lookalike.eval.category import CACHE_CHUNK
 
     out = {}
     for split, total in (("train", 60_000), ("t10k", 10_000)):
@@ -126,7 +126,7 @@ def fmnist_plan(n: int, n_queries: int) -> dict[str, int]:
 
 
 def fmnist(n: int, n_queries: int, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    from lookalike import fashion_mnist
+    from lookalike.eval import fashion_mnist
 
     plan = fmnist_plan(n, n_queries)
     train = np.concatenate([np.load(p) for p in _chunks(cache, "train", plan["train"])])[: plan["train"]]
@@ -207,7 +207,7 @@ def measure(case: Case) -> Result:
         index, queries, cats, qcats = synthetic(case.n, case.queries, case.dim, case.seed)
         names = [f"c{c}" for c in range(N_CATEGORIES)]
     else:
-        from lookalike.fashion_mnist import CLASS_NAMES
+        from lookalike.eval.fashion_mnist import CLASS_NAMES
 
         index, queries, cats, qcats = fmnist(case.n, case.queries, Path(case.cache_dir))
         names = list(CLASS_NAMES)
@@ -270,8 +270,9 @@ def measure(case: Case) -> Result:
 
 def search_image_target(store: Any, index: np.ndarray, case: Case, n: int = 40) -> dict[str, Any]:
     """SearchService.search_image vs (encode one image + brute-force matmul), interleaved per query."""
-    from lookalike import encoders, fashion_mnist
+    from lookalike import encoders
     from lookalike.config import Settings
+    from lookalike.eval import fashion_mnist
     from lookalike.search import SearchService
 
     encoder = encoders.get_encoder("efficientnet-lite0", device="cpu")
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asdict(result)))
         return 0
 
-    from lookalike.evaluate import default_cache_dir
+    from lookalike.eval.category import default_cache_dir
 
     cache = args.cache_dir or default_cache_dir()
     q = args.queries
@@ -447,8 +448,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def embed_fmnist(n: int, n_queries: int, cache: Path) -> None:
-    from lookalike import encoders, fashion_mnist
-    from lookalike.evaluate import embed_fashion_mnist
+    from lookalike import encoders
+    from lookalike.eval import fashion_mnist
+    from lookalike.eval.category import embed_fashion_mnist
 
     encoder = encoders.get_encoder("efficientnet-lite0", device="cpu")
     for split, rows in fmnist_plan(min(n, 70_000 - n_queries), n_queries).items():

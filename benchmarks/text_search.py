@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lookalike import demo_data, fashion_mnist
+from lookalike import demo_data
 from lookalike.config import Settings
+from lookalike.eval import fashion_mnist
 from lookalike.search import SearchService
 
 DEMO_QUERIES = {

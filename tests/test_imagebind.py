@@ -351,7 +351,7 @@ def test_model_code_import_leaves_no_stand_ins_behind() -> None:
 )
 def test_real_weights_retrieve_products(demo_catalog: Path) -> None:
     """imagebind_huge on demo photos: augmented views find their source, words find their category."""
-    from lookalike.augment import apply, seed_for
+    from lookalike.eval.augment import apply, seed_for
     from lookalike.images import load_image
 
     enc = ImageBindEncoder(device="auto")

@@ -261,11 +261,14 @@ def evaluate_cmd(
     ] = ["category", "same-product"],  # noqa: B006
     fmnist_dir: Annotated[Path | None, typer.Option(help="Folder with the Fashion-MNIST .gz files.")] = None,
     n_index: Annotated[
-        int | None, typer.Option(min=1, help="Train images to index (default all 60,000).")
+        int | None, typer.Option(min=1, help="Train images to index (default: a 5,000 sample; --full: all).")
     ] = None,
     n_query: Annotated[
-        int | None, typer.Option(min=1, help="Test images to query (default all 10,000).")
+        int | None, typer.Option(min=1, help="Test images to query (default: a 1,000 sample; --full: all).")
     ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="All 60,000 train / 10,000 test images (about 40 min).")
+    ] = False,
     catalog: Annotated[
         Path | None, typer.Option(help="Catalog for same-product recall (default: demo).")
     ] = None,
@@ -279,7 +282,7 @@ def evaluate_cmd(
     """Measure retrieval quality against random and raw-pixel baselines, in the same run."""
     import dataclasses
 
-    from lookalike import evaluate
+    from lookalike import eval as evaluate
 
     try:
         with _service() as svc:
@@ -295,6 +298,7 @@ def evaluate_cmd(
                 batch_size=max(svc.settings.batch_size, 32),
                 cache_dir=evaluate.default_cache_dir(),
                 progress=not as_json,
+                full=full,
             )
         if plot is not None:
             evaluate.plot(report, plot)

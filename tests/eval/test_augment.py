@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from lookalike import augment
 from lookalike.errors import LookalikeError
+from lookalike.eval import augment
 
 
 def _cutout(size: int = 200) -> Image.Image:
