@@ -15,7 +15,7 @@ from lookalike.catalog import CategoryRule
 from lookalike.config import Settings
 from lookalike.encoders import minilm
 from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
-from lookalike.images import load_image
+from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.models import CollectionInfo, Hit, IndexReport, Product
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
@@ -105,7 +105,7 @@ class SearchService:
     # -- queries -------------------------------------------------------------------------------------
     def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:
         if isinstance(image, Image.Image):
-            return image.convert("RGB")
+            return to_rgb(image)  # any mode: alpha on white, 16-bit scaled, as a loaded file
         s = self.settings
         return load_image(image, name=name, max_pixels=s.max_image_pixels, max_bytes=s.max_image_bytes)
 
