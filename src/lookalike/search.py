@@ -119,14 +119,10 @@ class SearchService:
         except LookalikeError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the model raises on this one image
-            label = name or (str(image) if isinstance(image, str | Path) else None)
+            label = name or (str(image) if isinstance(image, str | Path) else "")
             why = str(exc).strip() or type(exc).__name__
-            what = (
-                f"{label}: the image model could not process this image"
-                if label
-                else ("the image model could not process the query image")
-            )
-            raise ImageError(f"{what} ({why[:200]})") from None
+            where = f"{label}: " if label else ""
+            raise ImageError(f"{where}the image model could not process this image ({why[:200]})") from None
 
     def search_image(self, image: ImageInput, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that look most like `image`, best first, one hit per product."""
