@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from lookalike import colours
 from lookalike.api import create_app
+from lookalike.encoders import Encoder, imagebind
 from lookalike.errors import ImageError
 from lookalike.images import load_image
 from lookalike.search import SearchService
@@ -160,6 +162,61 @@ def test_search_image_endpoint_answers_200_or_4xx(
         assert len(body["hits"]) == 3
     else:
         assert body["detail"]
+
+
+# Shapes and modes a real file can have: strips both ways, 1×1, tiny, within the pixel limit.
+_SIDES = st.one_of(st.integers(1, 4), st.integers(5, 300), st.sampled_from([1000, 16_383, 50_000]))
+_MODES_BY_FORMAT = {
+    "PNG": ["1", "L", "LA", "P", "RGB", "RGBA", "I;16"],
+    "TIFF": ["1", "L", "LA", "P", "RGB", "RGBA", "I;16", "CMYK"],
+    "JPEG": ["L", "RGB", "CMYK"],
+    "GIF": ["L", "P", "RGB"],
+    "BMP": ["1", "L", "P", "RGB"],
+    "WEBP": ["RGB", "RGBA"],
+}
+
+
+@st.composite
+def odd_images(draw: st.DrawFn) -> tuple[bytes, tuple[int, int]]:
+    """A valid file of an odd shape and mode, with random pixels: (bytes, (width, height))."""
+    w, h = draw(_SIDES, label="width"), draw(_SIDES, label="height")
+    assume(w * h <= MAX_PIXELS)
+    fmt = draw(st.sampled_from(sorted(_MODES_BY_FORMAT)), label="format")
+    assume(fmt != "WEBP" or max(w, h) <= 16_383)  # the WebP format's own limit
+    mode = draw(st.sampled_from(_MODES_BY_FORMAT[fmt]), label="mode")
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
+    if mode == "I;16":
+        img = Image.fromarray(rng.integers(0, 65535, (h, w), dtype=np.uint16))
+    else:
+        img = Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).convert(mode)
+    return _encode(img, fmt), (w, h)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd=odd_images())
+def test_any_valid_shape_and_mode_is_loaded_and_embedded(
+    encoder: Encoder, rss_before: float, odd: tuple[bytes, tuple[int, int]]
+) -> None:
+    """Everything per-image between the file and the index copes: loader, both encoders' preprocessing,
+    the colour histogram, and the real model's forward pass."""
+    blob, size = odd
+    img = load_image(blob, name="odd.png", max_pixels=MAX_PIXELS)
+    assert img.mode == "RGB" and img.size == size
+    vec = encoder.embed_images([img])
+    assert vec.shape == (1, encoder.dim) and np.isfinite(vec).all()
+    assert abs(float(np.linalg.norm(vec)) - 1.0) < 1e-4
+    assert np.isfinite(imagebind.preprocess_images([img])).all()
+    assert np.isfinite(colours.histogram(img)).all()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd=odd_images())
+def test_search_image_endpoint_answers_any_valid_shape(
+    fuzz_client: TestClient, rss_before: float, odd: tuple[bytes, tuple[int, int]]
+) -> None:
+    r = fuzz_client.post("/search/image", files={"file": ("odd", odd[0])}, data={"top_k": "3"})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["hits"]) == 3
 
 
 def test_fuzzing_kept_memory_bounded(fuzz_client: TestClient, seeds: list[bytes], rss_before: float) -> None:

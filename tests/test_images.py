@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
+import threading
 import zlib
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lookalike import colours
 from lookalike.errors import ImageError
-from lookalike.images import load_image
+from lookalike.images import load_image, to_rgb
 
 
 def _png_bytes(img: Image.Image) -> bytes:
@@ -148,3 +151,57 @@ def test_valid_image_with_a_wrong_extension_loads(tmp_path: Path) -> None:
     path = tmp_path / "really-a-png.jpg"
     path.write_bytes(_png_bytes(Image.new("RGB", (5, 5), (1, 2, 3))))
     assert load_image(path).getpixel((0, 0)) == (1, 2, 3)
+
+
+def _bounded(call, seconds: float = 30.0):
+    """Run `call` in a thread and give up after `seconds`: a regression fails the test, not the run."""
+    result: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds}s"
+    return result
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "photo.png"
+    os.mkfifo(fifo)  # nobody ever writes: opening it for reading the usual way waits forever
+    result = _bounded(lambda: load_image(fifo))
+    error = result.get("error")
+    assert isinstance(error, ImageError), result
+    assert "photo.png: is not a regular file but a named pipe" in str(error)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_device_is_refused_not_read() -> None:
+    """/dev/zero never ends; /dev/null is empty: both are not files to read an image from."""
+    for device in ("/dev/zero", "/dev/null"):
+        error = _bounded(lambda d=device: load_image(d)).get("error")
+        assert isinstance(error, ImageError) and "not a regular file but a character device" in str(error)
+
+
+ODD_MODES = ["1", "L", "P", "LA", "La", "PA", "RGBA", "RGBa", "CMYK", "YCbCr", "I;16", "I;16B", "I", "F"]
+ODD_SHAPES = [(1, 1), (1, 2), (2, 1), (1, 1000), (1000, 1), (2, 50_000), (50_000, 2)]
+
+
+@pytest.mark.parametrize("mode", ODD_MODES)
+def test_every_mode_and_shape_becomes_rgb_and_gets_a_colour_histogram(mode: str) -> None:
+    for size in ODD_SHAPES:
+        img = Image.new(mode, size)
+        rgb = to_rgb(img)
+        assert (rgb.mode, rgb.size) == ("RGB", size)
+        hist = colours.histogram(img)
+        assert hist.shape == (len(colours.COLOURS),) and np.isfinite(hist).all()
+        assert abs(float(np.linalg.norm(hist)) - 1.0) < 1e-5
+
+
+def test_a_premultiplied_grey_image_keeps_its_transparency_on_white() -> None:
+    assert to_rgb(Image.new("La", (2, 2), (0, 0))).getpixel((0, 0)) == (255, 255, 255)

@@ -168,3 +168,44 @@ def test_a_renamed_title_is_reembedded_for_word_search(service: SearchService, c
     report = service.index(catalog_copy)
     assert (report.changed, report.embedded) == (1, 1)
     assert service.search_text("cobalt zebra", top_k=1)[0].product.product_id == "blue-hoodie"
+
+
+def _strip_png(path: Path, size: tuple[int, int] = (1000, 1)) -> Path:
+    """The 84-byte 1000×1 image of issue 14: it decodes, and the old padding rounded its height to 0."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (30, 60, 200)).save(path, format="PNG")
+    return path
+
+
+def test_extreme_shapes_are_indexed_with_the_rest(service: SearchService, catalog_copy: Path) -> None:
+    odd = {
+        "Hoodies/strip.png": (1000, 1),
+        "Hoodies/pole.png": (1, 1000),
+        "Odd/dot.png": (1, 1),
+        "Odd/tiny.png": (2, 3),
+        "Odd/long.png": (2, 50_000),
+    }
+    for rel, size in odd.items():
+        _strip_png(catalog_copy / rel, size)
+    report = service.index(catalog_copy)
+    assert report.failed == []
+    assert report.embedded == service.store.count() == 45 + len(odd)
+    assert set(odd) <= set(_points_by_path(service))
+    # the strip's own photo finds it: it was embedded as itself, not as a stand-in
+    hit = service.search_image(catalog_copy / "Hoodies/strip.png", top_k=1)[0]
+    assert hit.product.rel_path == "Hoodies/strip.png" and hit.score > 0.999
+
+
+def test_cli_index_of_a_catalog_holding_the_strip_exits_0(
+    settings: Settings, catalog_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    strip = _strip_png(catalog_copy / "Hoodies" / "strip.png")
+    assert strip.stat().st_size < 100
+    monkeypatch.setenv("COLUMNS", "200")
+    res = CliRunner().invoke(app, ["index", str(catalog_copy), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "46 new" in res.output and "46 embedded" in res.output

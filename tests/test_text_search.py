@@ -114,3 +114,41 @@ def test_cli_searches_by_words(demo_catalog: Path, settings, monkeypatch) -> Non
     assert "plimsolls" in res.output
     res = runner.invoke(app, ["search"])
     assert res.exit_code == 2 and "give a photo" in res.output
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("\x00\x07\x1b", "type some words"),  # control characters only: nothing at all once removed
+        ("\u200b\u200d\ufeff", "type some words"),  # zero-width characters only
+        ("?!… -- ...", "no letters or digits"),
+        ("👟👟", "only symbols or emoji"),
+        ("🔴 👕\u200d", "only symbols or emoji"),
+        ("★ ✓ €", "only symbols or emoji"),
+    ],
+)
+def test_text_with_no_words_is_refused_not_answered_with_arbitrary_hits(
+    demo_service: SearchService, text: str, why: str
+) -> None:
+    with pytest.raises(LookalikeError, match=why):
+        demo_service.search_text(text)
+    with pytest.raises(LookalikeError, match=why):
+        demo_service.search_combined(next(iter(demo_service.store.iter_points())).payload["path"], text)
+
+
+def test_words_in_any_script_and_around_odd_characters_are_searched(demo_service: SearchService) -> None:
+    for text in ("红色连帽衫", "chaussures jaunes à lacets", "Кроссовки", "٣", "red\x00hoodie\x07", "red 👕"):
+        assert len(demo_service.search_text(text, top_k=3)) == 3, text
+    # a control character splits words rather than gluing them: same results as the clean text
+    assert [h.point_id for h in demo_service.search_text("yellow\x00shoes", top_k=5)] == [
+        h.point_id for h in demo_service.search_text("yellow shoes", top_k=5)
+    ]
+
+
+def test_emoji_alone_are_accepted_where_the_encoder_reads_them(settings) -> None:
+    """A joint model's CLIP tokenizer reads emoji; the rule is decided without loading any weights."""
+    joint = SearchService(settings.model_copy(update={"encoder": "imagebind"}))
+    assert joint.text_mode == "joint"
+    assert joint._check_text("👟\x00👟") == "👟 👟"
+    with pytest.raises(LookalikeError, match="no letters or digits"):
+        joint._check_text("?!")

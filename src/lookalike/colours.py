@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from lookalike.images import to_rgb
+
 # name → reference sRGB; several references may share a name (e.g. two reds)
 _PALETTE: list[tuple[str, tuple[int, int, int]]] = [
     ("black", (20, 20, 20)),
@@ -66,9 +68,7 @@ SYNONYMS = {
 
 def histogram(img: Image.Image, size: int = 64) -> np.ndarray:
     """Fraction of foreground pixels nearest each palette colour (L2-normalised for cosine)."""
-    small = np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), dtype=np.float32).reshape(
-        -1, 3
-    )
+    small = np.asarray(to_rgb(img).resize((size, size), Image.BILINEAR), dtype=np.float32).reshape(-1, 3)
     foreground = small[(small < 235).any(axis=1)]
     pixels = foreground if len(foreground) >= 0.02 * len(small) else small  # a white product is white
     nearest = ((pixels[:, None, :] - _REF[None, :, :]) ** 2).sum(-1).argmin(1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -55,7 +57,7 @@ def load_image(
                 img.seek(0)  # the first frame stands for an animated GIF/WebP
             img.load()
             img = _upright(img)
-            return _to_rgb(img)
+            return to_rgb(img)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -81,13 +83,11 @@ def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes
         if len(source) > max_bytes:
             raise ImageError(f"{label}: {len(source):,} bytes is over the limit of {max_bytes:,}")
         return source
-    path = Path(source)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageError(f"{label}: {size:,} bytes is over the limit of {max_bytes:,}")
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever. The type
+        # is checked on the opened descriptor (no race with a swap after a stat); regular files ignore
+        # the flag, so reads below are ordinary blocking reads.
+        fd = os.open(Path(source), os.O_RDONLY | _O_NONBLOCK | _O_BINARY)
     except FileNotFoundError:
         raise ImageError(f"{label}: the file does not exist (moved or deleted?)") from None
     except IsADirectoryError:
@@ -96,9 +96,40 @@ def _read_bytes(source: str | Path | bytes, label: str, max_bytes: int) -> bytes
         raise ImageError(f"{label}: permission denied when reading the file") from None
     except OSError as exc:
         raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise ImageError(f"{label}: is a folder, not an image file")
+        if not stat.S_ISREG(st.st_mode):  # FIFO, device, socket: may block or never end
+            kind = _file_kind(st.st_mode)
+            raise ImageError(f"{label}: is not a regular file but {kind}; give an image file")
+        if st.st_size > max_bytes:
+            raise ImageError(f"{label}: {st.st_size:,} bytes is over the limit of {max_bytes:,}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:  # the file grew between stat and read
         raise ImageError(f"{label}: more than {max_bytes:,} bytes, over the limit")
     return data
+
+
+_O_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # POSIX only; Windows has no FIFOs to open
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows only
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -109,7 +140,12 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode as 8-bit RGB: 16-bit/float scaled to their range, transparency flattened on white."""
+    if img.mode == "RGB":
+        return img
+    if img.mode == "La":  # premultiplied grey+alpha: Pillow converts it to LA only
+        img = img.convert("LA")
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         arr = np.asarray(img, dtype=np.float32)  # float32: a 50-Mpixel scan stays at 200 MB here
         top = 65535.0 if img.mode.startswith("I;16") else max(float(np.nanmax(arr, initial=0.0)), 1.0)

@@ -199,10 +199,13 @@ def index_catalog(
             pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
             report.failed.extend(failed)
             if ok:
-                vectors, extras = signals.embed_batch(encoder, ok, images)
-                payloads = [catalog_payload(p) for p in ok]
-                store.upsert([point_id(p.rel_path) for p in ok], vectors, payloads, extras)
-                report.embedded += len(ok)
+                done = signals.embed_each(encoder, ok, images)  # one bad image does not sink its batch
+                report.failed.extend((ok[i].rel_path, why) for i, why in done.failed)
+                stored = [ok[i] for i in done.done]
+                if stored:
+                    payloads = [catalog_payload(p) for p in stored]
+                    store.upsert([point_id(p.rel_path) for p in stored], done.vectors, payloads, done.extras)
+                    report.embedded += len(stored)
             bar.update(len(ok) + len(failed))
             if after_batch is not None:
                 after_batch(n)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -13,8 +14,8 @@ from lookalike import colours, concepts, encoders, signals
 from lookalike.catalog import CategoryRule
 from lookalike.config import Settings
 from lookalike.encoders import minilm
-from lookalike.errors import LookalikeError, NotFoundError, UnsupportedModalityError
-from lookalike.images import load_image
+from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
+from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.models import CollectionInfo, Hit, IndexReport, Product
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
@@ -104,12 +105,24 @@ class SearchService:
     # -- queries -------------------------------------------------------------------------------------
     def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:
         if isinstance(image, Image.Image):
-            return image.convert("RGB")
+            return to_rgb(image)  # any mode: alpha on white, 16-bit scaled, as a loaded file
         s = self.settings
         return load_image(image, name=name, max_pixels=s.max_image_pixels, max_bytes=s.max_image_bytes)
 
-    def embed_image(self, image: ImageInput) -> np.ndarray:
-        return self.encoder.embed_images([self.load_query_image(image)])[0]
+    def embed_image(self, image: ImageInput, name: str | None = None) -> np.ndarray:
+        """The query image's embedding; an image that decodes but the model cannot take is an ImageError
+        (the caller's photo), not a crash. The file is checked before the model is loaded."""
+        img = self.load_query_image(image, name)
+        encoder = self.encoder
+        try:
+            return encoder.embed_images([img])[0]
+        except LookalikeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the model raises on this one image
+            label = name or (str(image) if isinstance(image, str | Path) else "")
+            why = str(exc).strip() or type(exc).__name__
+            where = f"{label}: " if label else ""
+            raise ImageError(f"{where}the image model could not process this image ({why[:200]})") from None
 
     def search_image(self, image: ImageInput, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that look most like `image`, best first, one hit per product."""
@@ -210,13 +223,24 @@ class SearchService:
     def _word_rankings(self, text: str, limit: int, flt: PointFilter) -> list[list[ScoredPoint]]:
         return [self.store.search(vec, limit, flt, using=using) for vec, using in self._word_queries(text)]
 
-    @staticmethod
-    def _check_text(text: str) -> str:
-        text = " ".join((text or "").split())
+    def _check_text(self, text: str) -> str:
+        """Whitespace-normalised text without control characters, or a LookalikeError saying why not.
+
+        Text must hold something to read: a letter or digit in any script. Emoji and other symbols
+        alone pass only when the encoder has its own text side (a joint model's tokenizer reads them);
+        the word routes (MiniLM titles, ImageNet class names, colour words) would return arbitrary hits.
+        """
+        text = " ".join(_without_controls(text or "").split())
         if not text:
             raise LookalikeError("type some words to search for")
         if len(text) > 500:
             raise LookalikeError("the search text is too long (500 characters at most)")
+        kinds = {unicodedata.category(c)[0] for c in text}
+        if not kinds & {"L", "N"} and not ("S" in kinds and self.text_mode == "joint"):
+            what = "only symbols or emoji" if "S" in kinds else "no letters or digits"
+            raise LookalikeError(
+                f"the search text has no words to search for ({what}); type words such as 'red hoodie'"
+            )
         return text
 
     def search_vector(
@@ -331,3 +355,13 @@ def _storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _without_controls(text: str) -> str:
+    """Control characters become spaces; format, surrogate, private-use and unassigned ones go.
+
+    Zero-width joiners inside emoji sequences go too, which leaves the emoji themselves.
+    """
+    return "".join(
+        " " if cat == "Cc" else "" if cat[0] == "C" else c for c in text for cat in (unicodedata.category(c),)
+    )

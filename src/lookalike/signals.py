@@ -4,14 +4,19 @@ probabilities (from encoders that classify) and its colour histogram."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
 from lookalike import colours
 from lookalike.encoders import Encoder, minilm
+from lookalike.errors import EncoderError
 from lookalike.models import Product
+
+log = logging.getLogger(__name__)
 
 TEXT = "text"
 CONCEPTS = "concepts"
@@ -55,3 +60,60 @@ def embed_batch(
             column[i] = vec
     out[TEXT] = column
     return vectors, out
+
+
+@dataclass
+class Embedded:
+    """What embed_each could embed: `done` indexes the input; `failed` is (input index, reason)."""
+
+    done: list[int]
+    vectors: np.ndarray
+    extras: dict[str, list[np.ndarray | None]]
+    failed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def embed_each(encoder: Encoder, products: Sequence[Product], images: Sequence[Image.Image]) -> Embedded:
+    """embed_batch, except that an image the model cannot take costs that image only, not its batch.
+
+    The batch is embedded in one pass; if that raises, each image is retried alone and the ones that
+    still fail are returned with a reason. An EncoderError (no weights, a missing model) is about the
+    encoder, not the image, and is raised as before.
+    """
+    try:
+        vectors, extras = embed_batch(encoder, products, images)
+        return Embedded(list(range(len(products))), vectors, extras)
+    except EncoderError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any model failure: find the image(s) it belongs to
+        if len(products) == 1:
+            return _nothing(encoder, [(0, _cannot_embed(products[0], exc))])
+        log.warning("embedding a batch of %d images failed (%s); retrying one by one", len(products), exc)
+    done: list[int] = []
+    parts: list[np.ndarray] = []
+    columns: dict[str, list[np.ndarray | None]] = {}
+    failed: list[tuple[int, str]] = []
+    for i, (product, image) in enumerate(zip(products, images, strict=True)):
+        try:
+            vectors, extras = embed_batch(encoder, [product], [image])
+        except EncoderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - this image, and only it, cannot be embedded
+            failed.append((i, _cannot_embed(product, exc)))
+            continue
+        done.append(i)
+        parts.append(vectors)
+        for name, column in extras.items():
+            columns.setdefault(name, []).extend(column)
+    if not done:
+        return _nothing(encoder, failed)
+    return Embedded(done, np.concatenate(parts), columns, failed)
+
+
+def _nothing(encoder: Encoder, failed: list[tuple[int, str]]) -> Embedded:
+    return Embedded([], np.zeros((0, encoder.dim), dtype=np.float32), {}, failed)
+
+
+def _cannot_embed(product: Product, exc: Exception) -> str:
+    why = str(exc).strip() or type(exc).__name__
+    log.warning("cannot embed %s: %s", product.rel_path, why, exc_info=log.isEnabledFor(logging.DEBUG))
+    return f"the image model could not process this image ({why[:200]})"

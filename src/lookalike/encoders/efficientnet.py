@@ -2,7 +2,8 @@
 
 Features are the last conv block, global-average-pooled to 1280-d. Preprocessing follows the model's
 training: 224 px RGB, (x - 127) / 128. Images are padded to a square on white rather than cropped,
-so a tall bottle or a wide shoe keeps all of itself.
+so a tall bottle or a wide shoe keeps all of itself; any shape that decodes can be padded (a 1000×1
+strip becomes a 1-px line on white), never a 0-px side.
 """
 
 from __future__ import annotations
@@ -13,13 +14,29 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from lookalike.encoders.base import configure_torch_threads, l2_normalise, resolve_device, unsupported
 from lookalike.errors import EncoderError
+from lookalike.images import to_rgb
 
 IMAGE_SIZE = 224
 _FILL = (255, 255, 255)
+
+
+def pad_square(img: Image.Image, size: int, fill: tuple[int, int, int] = _FILL) -> Image.Image:
+    """ImageOps.pad's arithmetic (same pixels for ordinary shapes), except that the short side keeps
+    at least 1 px: ImageOps.pad rounds a 1000×1 image's height to 0 and Pillow refuses to resize to it."""
+    w, h = img.size
+    if w == h:
+        return img.resize((size, size), Image.BICUBIC)
+    new = (size, max(1, round(h / w * size))) if w > h else (max(1, round(w / h * size)), size)
+    resized = img.resize(new, Image.BICUBIC)
+    if new == (size, size):
+        return resized
+    canvas = Image.new("RGB", (size, size), fill)
+    canvas.paste(resized, (round((size - new[0]) * 0.5), round((size - new[1]) * 0.5)))
+    return canvas
 
 
 class EfficientNetLite0Encoder:
@@ -66,7 +83,7 @@ class EfficientNetLite0Encoder:
     def preprocess(self, images: Sequence[Image.Image]) -> np.ndarray:
         batch = np.empty((len(images), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
         for i, img in enumerate(images):
-            square = ImageOps.pad(img.convert("RGB"), (IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC, color=_FILL)
+            square = pad_square(to_rgb(img), IMAGE_SIZE)
             arr = np.asarray(square, dtype=np.float32)
             batch[i] = ((arr - 127.0) / 128.0).transpose(2, 0, 1)
         return batch

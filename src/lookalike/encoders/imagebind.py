@@ -37,6 +37,7 @@ from PIL import Image
 
 from lookalike.encoders.base import configure_torch_threads, l2_normalise, resolve_device
 from lookalike.errors import EncoderError
+from lookalike.images import to_rgb
 
 if TYPE_CHECKING:
     import torch
@@ -66,6 +67,7 @@ HUGE_CONFIG: dict[str, Any] = {
 _UNUSED_MODALITIES = ("depth", "thermal", "imu")
 
 IMAGE_SIZE = 224
+_MAX_RESIZED_SIDE = 4096  # a longer resized side (a strip over ~18:1) is resampled only where cropped
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 CONTEXT_LENGTH = 77
@@ -282,22 +284,28 @@ def _load_state_dict(model: torch.nn.Module, path: Path) -> None:
 def preprocess_images(images: Sequence[Image.Image]) -> np.ndarray:
     """data.py's vision transform: shorter side to 224 (bicubic), centre crop 224, [0, 1], CLIP mean/std.
 
-    Same arithmetic as torchvision's Resize/CenterCrop/ToTensor/Normalize on PIL images.
+    Same arithmetic as torchvision's Resize/CenterCrop/ToTensor/Normalize on PIL images. For a long
+    strip (a 2×50,000 image would resize to 224×5.6 million first) only the crop's source region is
+    resampled, straight to 224×224: the same filter centres, without the gigabytes in between.
     """
     mean = np.asarray(CLIP_MEAN, dtype=np.float32)[:, None, None]
     std = np.asarray(CLIP_STD, dtype=np.float32)[:, None, None]
     batch = np.empty((len(images), 3, IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
     for i, img in enumerate(images):
-        img = img.convert("RGB")
+        img = to_rgb(img)
         w, h = img.size
         short, long = (w, h) if w <= h else (h, w)
         new_short, new_long = IMAGE_SIZE, int(IMAGE_SIZE * long / short)
         size = (new_short, new_long) if w <= h else (new_long, new_short)
-        if size != (w, h):
-            img = img.resize(size, Image.BICUBIC)
-        w, h = img.size
-        top, left = int(round((h - IMAGE_SIZE) / 2.0)), int(round((w - IMAGE_SIZE) / 2.0))
-        img = img.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
+        top, left = int(round((size[1] - IMAGE_SIZE) / 2.0)), int(round((size[0] - IMAGE_SIZE) / 2.0))
+        if new_long > _MAX_RESIZED_SIDE:
+            sx, sy = w / size[0], h / size[1]
+            box = (left * sx, top * sy, (left + IMAGE_SIZE) * sx, (top + IMAGE_SIZE) * sy)
+            img = img.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BICUBIC, box=box)
+        else:
+            if size != (w, h):
+                img = img.resize(size, Image.BICUBIC)
+            img = img.crop((left, top, left + IMAGE_SIZE, top + IMAGE_SIZE))
         arr = np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0
         batch[i] = (arr - mean) / std
     return batch
