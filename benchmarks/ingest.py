@@ -61,14 +61,14 @@ def _model_hooks(encoder: Any, timers: Timers) -> Callable[[], None]:
         timers.wrap(encoder, attr, "image encoder")
     undo: list[tuple[Any, str, Any]] = []
     try:
-        from lookalike import signals
+        from lookalike.words import vectors as word_vectors
     except ImportError:  # a version without auxiliary signals
         return lambda: None
     for module_name, attr, phase in (
         ("minilm", "embed_texts", "text model"),
         ("colours", "histogram", "colours"),
     ):
-        module = getattr(signals, module_name, None)
+        module = getattr(word_vectors, module_name, None)
         if module is not None and hasattr(module, attr):
             undo.append((module, attr, getattr(module, attr)))
             timers.wrap(module, attr, phase)

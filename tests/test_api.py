@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lookalike import signals
 from lookalike.api import create_app
 from lookalike.encoders import minilm
 from lookalike.search import SearchService
+from lookalike.words import vectors as word_vectors
 
 KEY = "s3cret-key"
 
@@ -320,7 +320,7 @@ def test_add_product_then_find_it(writable: tuple[TestClient, SearchService], de
     hits = search(client, data, top_k=3).json()["hits"]
     assert hits[0]["product_id"] == "house-red" and hits[0]["title"] == "House red"
     # embedded the way ingest embeds, auxiliary vectors included: the title's text vector is stored
-    by_title = service.store.search(minilm.embed_texts(["House red"])[0], 1, using=signals.TEXT)
+    by_title = service.store.search(minilm.embed_texts(["House red"])[0], 1, using=word_vectors.TITLE)
     assert by_title[0].payload["product_id"] == "house-red"
     assert client.get(hits[0]["image_url"]).content == data
     cats = {c["name"] for c in client.get("/categories").json()["categories"]}

@@ -105,3 +105,13 @@ def test_imagebind_cropped_resampling_matches_the_full_resize(monkeypatch: pytes
     cropped = imagebind.preprocess_images(strips)
     one_level = 1 / 255 / min(imagebind.CLIP_STD) + 1e-4  # rounding may differ by one 8-bit level
     assert np.abs(full - cropped).max() <= one_level
+
+
+def test_abilities_are_declared_in_types(encoder: encoders.Encoder) -> None:
+    """Modalities are a Modality enum (equal to their stored strings); classifying is one protocol."""
+    assert encoder.modalities == {encoders.Modality.IMAGE} == {"image"}
+    assert isinstance(encoder, encoders.ClassifyingEncoder) and encoders.can_classify(encoder)
+    assert not isinstance(encoder, encoders.AudioEncoder)
+    specs = {s.name: s for s in encoders.available()}
+    assert specs["efficientnet-lite0"].classifies and not specs["imagebind"].classifies
+    assert encoders.Modality.AUDIO in specs["imagebind"].modalities

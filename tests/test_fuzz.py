@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from lookalike import colours
 from lookalike.api import create_app
 from lookalike.encoders import Encoder, imagebind
 from lookalike.errors import ImageError
 from lookalike.images import load_image
 from lookalike.search import SearchService
+from lookalike.words import colours
 
 MAX_PIXELS = 4_000_000  # decoded size bound for the fuzzed inputs (RGB: 12 MB each)
 MAX_RSS_GROWTH_MB = 500

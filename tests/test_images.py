@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike import colours
 from lookalike.errors import ImageError
 from lookalike.images import load_image, to_rgb
+from lookalike.words import colours
 
 
 def _png_bytes(img: Image.Image) -> bytes:

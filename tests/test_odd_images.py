@@ -20,12 +20,13 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
 
-from lookalike import catalog_ops, encoders, signals
+from lookalike import catalog_ops, encoders
 from lookalike.api import create_app
 from lookalike.errors import ImageError
 from lookalike.images import load_image
-from lookalike.models import Product
+from lookalike.records import Product
 from lookalike.search import SearchService
+from lookalike.words import vectors as word_vectors
 
 
 class PreFixPadding:
@@ -93,11 +94,11 @@ def test_batch_mates_of_a_failing_image_get_the_vectors_a_clean_batch_gives(
     strip = load_image(STRIP)
     odd = Product("strip", "Juices", Path("strip.png"), "Juices/strip.png", "1" * 64)
 
-    out = signals.embed_each(
+    out = word_vectors.embed_each(
         PreFixPadding(encoder), [products[0], odd, *products[1:]], [images[0], strip, *images[1:]]
     )
     assert out.done == [0, 2, 3] and [i for i, _ in out.failed] == [1]
-    clean, extras = signals.embed_batch(encoder, products, images)
+    clean, extras = word_vectors.embed_batch(encoder, products, images)
     np.testing.assert_allclose(out.vectors, clean, atol=1e-4)
     assert set(out.extras) == set(extras)
     for name, column in extras.items():
@@ -163,8 +164,8 @@ def test_api_adds_the_strip(service: SearchService) -> None:
 @pytest.mark.xfail(
     raises=ValueError,
     strict=True,
-    reason="catalog_ops.add_images (owned elsewhere) still calls signals.embed_batch; "
-    "switching it to signals.embed_each reports the file instead of raising",
+    reason="catalog_ops.add_images (owned elsewhere) still calls word_vectors.embed_batch; "
+    "switching it to word_vectors.embed_each reports the file instead of raising",
 )
 def test_an_upload_the_model_cannot_take_is_reported_and_leaves_no_file(
     fragile: SearchService, demo_catalog: Path

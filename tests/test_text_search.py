@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lookalike import colours, concepts
 from lookalike.errors import EncoderError, LookalikeError
 from lookalike.search import SearchService
+from lookalike.words import colours, concepts
 
 # category → a shopper's word for it (not the folder name, not a title word where avoidable)
 CATEGORY_WORDS = {

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookalike import __version__, catalog_ops
 from lookalike.errors import EncoderError, LookalikeError, NotFoundError, StoreError, UnsupportedModalityError
-from lookalike.models import Hit
+from lookalike.records import Hit
 from lookalike.search import MAX_TOP_K, SearchService
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from lookalike.errors import CatalogError
 from lookalike.images import IMAGE_SUFFIXES
-from lookalike.models import Product
+from lookalike.records import Product
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from lookalike import signals
 from lookalike.catalog import SOURCE_FIELD, SOURCE_UPLOAD, point_id
 from lookalike.errors import ImageError, LookalikeError, NotFoundError
 from lookalike.images import load_image
-from lookalike.models import Product
+from lookalike.records import Product
 from lookalike.search import MAX_TOP_K, SearchService
 from lookalike.store import PointFilter
+from lookalike.words import vectors as word_vectors
 
 log = logging.getLogger(__name__)
 
@@ -311,7 +311,7 @@ def add_images(
     for i in range(0, total, batch):
         part = products[i : i + batch]
         images = [c.image for c in checked[i : i + batch]]
-        vectors, extras = signals.embed_batch(service.encoder, part, images)  # exactly as ingest embeds
+        vectors, extras = word_vectors.embed_batch(service.encoder, part, images)  # exactly as ingest embeds
         payloads = [{**p.payload(), SOURCE_FIELD: SOURCE_UPLOAD} for p in part]  # `index --prune` keeps them
         service.store.upsert([point_id(p.rel_path) for p in part], vectors, payloads, extras)
         report.added.extend(Added(p, point_id(p.rel_path)) for p in part)

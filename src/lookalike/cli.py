@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lookalike.config import Settings
 from lookalike.errors import LookalikeError
-from lookalike.models import Hit, IndexReport
+from lookalike.records import Hit, IndexReport
 from lookalike.search import SearchService
 
 app = typer.Typer(

@@ -20,7 +20,6 @@ from pathlib import Path
 from PIL import Image
 from tqdm import tqdm
 
-from lookalike import signals
 from lookalike.catalog import (
     SOURCE_CATALOG,
     SOURCE_FIELD,
@@ -34,8 +33,9 @@ from lookalike.catalog import (
 from lookalike.encoders import Encoder
 from lookalike.errors import ImageError
 from lookalike.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, load_image
-from lookalike.models import IndexReport, Product
+from lookalike.records import IndexReport, Product
 from lookalike.store import VectorStore
+from lookalike.words import vectors as word_vectors
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def index_catalog(
             pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
             report.failed.extend(failed)
             if ok:
-                done = signals.embed_each(encoder, ok, images)  # one bad image does not sink its batch
+                done = word_vectors.embed_each(encoder, ok, images)  # one bad image does not sink its batch
                 report.failed.extend((ok[i].rel_path, why) for i, why in done.failed)
                 stored = [ok[i] for i in done.done]
                 if stored:

@@ -10,15 +10,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike import colours, concepts, encoders, signals
+from lookalike import encoders
 from lookalike.catalog import CategoryRule
 from lookalike.config import Settings
-from lookalike.encoders import minilm
+from lookalike.encoders import Modality
 from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
 from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
-from lookalike.models import CollectionInfo, Hit, IndexReport, Product
+from lookalike.records import CollectionInfo, Hit, IndexReport, Product
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
+from lookalike.words import vectors as word_vectors
+from lookalike.words.fusion import fuse_rankings
+from lookalike.words.query import word_queries
 
 MAX_TOP_K = 1000
 MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
@@ -54,9 +57,9 @@ class SearchService:
     def schema(self) -> Schema:
         if self._encoder is not None:
             e = self._encoder
-            return Schema(e.name, e.dim, signals.extras(signals.classifies(e)))
+            return Schema(e.name, e.dim, word_vectors.extras(encoders.can_classify(e)))
         spec = encoders.spec(self.settings.encoder)  # name and dim without loading the weights
-        return Schema(spec.name, spec.dim, signals.extras(spec.classifies))
+        return Schema(spec.name, spec.dim, word_vectors.extras(spec.classifies))
 
     @property
     def store(self) -> VectorStore:
@@ -134,10 +137,10 @@ class SearchService:
         fused word routes (titles, ImageNet classes, colours); see `text_mode`."""
         text = self._check_text(text)
         self._check_query(top_k, category)
-        if "text" in self.encoder.modalities:
+        if Modality.TEXT in self.encoder.modalities:
             return self.search_vector(self.encoder.embed_texts([text])[0], top_k=top_k, category=category)
         flt = PointFilter(category=category)
-        return _fuse([(ranking, 1.0) for ranking in self._word_rankings(text, top_k * 3, flt)], top_k)
+        return fuse_rankings([(ranking, 1.0) for ranking in self._word_rankings(text, top_k * 3, flt)], top_k)
 
     def search_combined(
         self,
@@ -158,7 +161,7 @@ class SearchService:
         text = self._check_text(text)
         self._check_query(top_k, category)
         image_vec = self.embed_image(image)
-        if "text" in self.encoder.modalities:
+        if Modality.TEXT in self.encoder.modalities:
             mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
             return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)
         candidates = self.store.search(image_vec, max(100, top_k * 10), PointFilter(category=category))
@@ -181,17 +184,18 @@ class SearchService:
 
     def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
-        if "audio" not in self.encoder.modalities:
+        encoder = self.encoder
+        if not isinstance(encoder, encoders.AudioEncoder):
             raise UnsupportedModalityError(
                 f"the '{self.encoder.name}' encoder does not embed audio; audio search needs "
                 "LOOKALIKE_ENCODER=imagebind (see `lookalike encoders`)"
             )
         self._check_query(top_k, category)
-        vec = self.encoder.embed_audio([audio])[0]  # type: ignore[attr-defined]
+        vec = encoder.embed_audio([audio])[0]
         return self.search_vector(vec, top_k=top_k, category=category)
 
     @property
-    def modalities(self) -> frozenset[str]:
+    def modalities(self) -> frozenset[Modality]:
         """What the configured encoder embeds, known without loading its weights."""
         if self._encoder is not None:
             return self._encoder.modalities
@@ -200,25 +204,10 @@ class SearchService:
     @property
     def text_mode(self) -> str:
         """How words are searched: 'joint' (the encoder's own text side) or 'words' (fused routes)."""
-        return "joint" if "text" in self.modalities else "words"
+        return "joint" if Modality.TEXT in self.modalities else "words"
 
     def _word_queries(self, text: str) -> list[tuple[np.ndarray, str]]:
-        """(query vector, named vector) for every word route that has something to say about `text`."""
-        vectors = self.store.schema.vectors
-        colour_words, rest = colours.parse(text)
-        queries: list[tuple[np.ndarray, str]] = []
-        text_vec = minilm.embed_texts([text])[0]
-        if signals.TEXT in vectors:
-            queries.append((text_vec, signals.TEXT))
-        if colour_words and signals.COLOUR in vectors:
-            queries.append((colours.query_vector(colour_words), signals.COLOUR))
-        if rest and signals.CONCEPTS in vectors:
-            weights = concepts.query_vector(
-                rest, cache_dir=self.settings.data_dir / "cache", embedded=text_vec if rest == text else None
-            )
-            if weights is not None:
-                queries.append((weights, signals.CONCEPTS))
-        return queries
+        return word_queries(text, self.store.schema.vectors, cache_dir=self.settings.data_dir / "cache")
 
     def _word_rankings(self, text: str, limit: int, flt: PointFilter) -> list[list[ScoredPoint]]:
         return [self.store.search(vec, limit, flt, using=using) for vec, using in self._word_queries(text)]
@@ -323,29 +312,6 @@ class SearchService:
             points=store.count(),
             categories=self.categories(),
         )
-
-
-RRF_K = 60
-
-
-def _fuse(rankings: Sequence[tuple[list[ScoredPoint], float]], top_k: int) -> list[Hit]:
-    """Weighted reciprocal-rank fusion at product level: score = Σ weight / (60 + rank)."""
-    scores: dict[str, float] = {}
-    best: dict[str, ScoredPoint] = {}
-    for points, weight in rankings:
-        seen: set[str] = set()
-        for p in points:
-            pid = str(p.payload["product_id"])
-            if pid in seen:
-                continue
-            seen.add(pid)
-            scores[pid] = scores.get(pid, 0.0) + weight / (RRF_K + len(seen))
-            best.setdefault(pid, p)
-    order = sorted(scores, key=lambda pid: scores[pid], reverse=True)[:top_k]
-    return [
-        Hit(product=Product.from_payload(best[pid].payload), score=scores[pid], point_id=best[pid].id)
-        for pid in order
-    ]
 
 
 def _storable(text: str) -> bool:

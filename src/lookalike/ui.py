@@ -21,7 +21,7 @@ from PIL import Image
 
 from lookalike import catalog_ops
 from lookalike.errors import LookalikeError
-from lookalike.models import Hit, Product
+from lookalike.records import Hit, Product
 from lookalike.search import SearchService
 
 log = logging.getLogger(__name__)

@@ -7,17 +7,34 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lookalike.encoders.base import Encoder, l2_normalise
+from lookalike.encoders.base import (
+    AudioEncoder,
+    ClassifyingEncoder,
+    Encoder,
+    Modality,
+    can_classify,
+    l2_normalise,
+)
 from lookalike.errors import EncoderError
 
-__all__ = ["Encoder", "EncoderSpec", "available", "get_encoder", "l2_normalise"]
+__all__ = [
+    "AudioEncoder",
+    "ClassifyingEncoder",
+    "Encoder",
+    "EncoderSpec",
+    "Modality",
+    "available",
+    "can_classify",
+    "get_encoder",
+    "l2_normalise",
+]
 
 
 @dataclass(frozen=True)
 class EncoderSpec:
     name: str
     dim: int
-    modalities: frozenset[str]
+    modalities: frozenset[Modality]
     licence: str
     weights_present: Callable[[], bool]
     factory: Callable[..., Encoder]
@@ -52,7 +69,7 @@ def _spec_of(module: str, cls_name: str, description: str) -> EncoderSpec:
         weights_present=cls.weights_present,
         factory=cls,
         description=description,
-        classifies=hasattr(cls, "embed_and_classify"),
+        classifies=can_classify(cls),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -12,17 +14,45 @@ from PIL import Image
 from lookalike.errors import EncoderError, UnsupportedModalityError
 
 
+class Modality(StrEnum):
+    """What an encoder embeds into its space. Members equal their strings ("image", "text", "audio")."""
+
+    IMAGE = "image"
+    TEXT = "text"
+    AUDIO = "audio"
+
+
 @runtime_checkable
 class Encoder(Protocol):
     """Maps images (and, where the model can, texts) into one L2-normalised float32 space."""
 
     name: str
     dim: int
-    modalities: frozenset[str]
+    modalities: frozenset[Modality]
 
     def embed_images(self, images: Sequence[Image.Image]) -> np.ndarray: ...
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ClassifyingEncoder(Encoder, Protocol):
+    """An image model that also scores the 1000 ImageNet classes, from the same forward pass; its
+    class probabilities become the `concepts` vector that lets words find products by object class."""
+
+    def embed_and_classify(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class AudioEncoder(Encoder, Protocol):
+    """An encoder that hears: recordings land in the same space as images (Modality.AUDIO)."""
+
+    def embed_audio(self, sources: Sequence[str | Path]) -> np.ndarray: ...
+
+
+def can_classify(encoder: object) -> bool:
+    """Whether an encoder (or encoder class) scores ImageNet classes: the one place this is decided."""
+    return callable(getattr(encoder, "embed_and_classify", None))
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:

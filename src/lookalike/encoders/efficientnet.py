@@ -16,7 +16,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike.encoders.base import configure_torch_threads, l2_normalise, resolve_device, unsupported
+from lookalike.encoders.base import (
+    Modality,
+    configure_torch_threads,
+    l2_normalise,
+    resolve_device,
+    unsupported,
+)
 from lookalike.errors import EncoderError
 from lookalike.images import to_rgb
 
@@ -42,7 +48,7 @@ def pad_square(img: Image.Image, size: int, fill: tuple[int, int, int] = _FILL) 
 class EfficientNetLite0Encoder:
     name = "efficientnet-lite0"
     dim = 1280
-    modalities = frozenset({"image"})
+    modalities = frozenset({Modality.IMAGE})
     licence = "Apache-2.0 (weights and code)"
 
     def __init__(self, device: str = "auto", threads: int | None = None, weights_path: str | None = None):

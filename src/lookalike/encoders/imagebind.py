@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from lookalike.encoders.base import configure_torch_threads, l2_normalise, resolve_device
+from lookalike.encoders.base import Modality, configure_torch_threads, l2_normalise, resolve_device
 from lookalike.errors import EncoderError
 from lookalike.images import to_rgb
 
@@ -476,7 +476,7 @@ class ImageBindEncoder:
 
     name = "imagebind"
     dim = 1024
-    modalities = frozenset({"image", "text", "audio"})
+    modalities = frozenset({Modality.IMAGE, Modality.TEXT, Modality.AUDIO})
     licence = "CC-BY-NC 4.0 (weights: non-commercial use only)"
     batch_size = 8  # images or audio items per forward pass (an audio item is 3 clips)
     text_batch_size = 64

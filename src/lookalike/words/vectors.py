@@ -7,18 +7,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from PIL import Image
 
-from lookalike import colours
-from lookalike.encoders import Encoder, minilm
+from lookalike.encoders import ClassifyingEncoder, Encoder, can_classify, minilm
 from lookalike.errors import EncoderError
-from lookalike.models import Product
+from lookalike.records import Product
+from lookalike.words import colours
 
 log = logging.getLogger(__name__)
 
-TEXT = "text"
+TITLE = "text"  # the title/description vector; its stored name predates the rename
 CONCEPTS = "concepts"
 COLOUR = "colour"
 N_CONCEPTS = 1000
@@ -26,14 +27,10 @@ N_CONCEPTS = 1000
 
 def extras(classifies: bool) -> tuple[tuple[str, int], ...]:
     """The auxiliary named vectors a collection gets, given whether its encoder classifies ImageNet."""
-    out = [(TEXT, minilm.DIM), (COLOUR, len(colours.COLOURS))]
+    out = [(TITLE, minilm.DIM), (COLOUR, len(colours.COLOURS))]
     if classifies:
         out.append((CONCEPTS, N_CONCEPTS))
     return tuple(out)
-
-
-def classifies(encoder: Encoder) -> bool:
-    return hasattr(encoder, "embed_and_classify")
 
 
 def product_text(p: Product) -> str | None:
@@ -46,8 +43,8 @@ def embed_batch(
 ) -> tuple[np.ndarray, dict[str, list[np.ndarray | None]]]:
     """Image embeddings plus every auxiliary vector for one batch, with one pass of the image model."""
     out: dict[str, list[np.ndarray | None]] = {}
-    if classifies(encoder):
-        vectors, probs = encoder.embed_and_classify(images)  # type: ignore[attr-defined]
+    if can_classify(encoder):
+        vectors, probs = cast(ClassifyingEncoder, encoder).embed_and_classify(images)
         out[CONCEPTS] = list(probs)
     else:
         vectors = encoder.embed_images(images)
@@ -58,7 +55,7 @@ def embed_batch(
     if with_text:
         for i, vec in zip(with_text, minilm.embed_texts([texts[i] for i in with_text]), strict=True):
             column[i] = vec
-    out[TEXT] = column
+    out[TITLE] = column
     return vectors, out
 
 
