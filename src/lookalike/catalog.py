@@ -97,7 +97,7 @@ def unusable_reason(path: Path) -> str | None:
     A name that is not UTF-8 cannot be stored in the index (JSON payloads); a pipe or device would
     block or never end when read; a dangling link or a link loop cannot be opened at all.
     """
-    if not _is_utf8(str(path)):
+    if not is_utf8(str(path)):
         return "the file name is not valid UTF-8; rename the file (e.g. with `convmv`) to index it"
     try:
         mode = path.stat().st_mode  # follows file links: the target is what would be read
@@ -212,7 +212,7 @@ def scan_catalog(root: Path, rule: CategoryRule | None = None) -> CatalogScan:
     if not root.is_dir():
         raise CatalogError(f"{shown}: is a file; give the folder that holds the product images")
     root = root.resolve()
-    if not _is_utf8(str(root)):
+    if not is_utf8(str(root)):
         raise CatalogError(f"{shown}: the folder's path is not valid UTF-8; rename it")
     sidecar = read_sidecar(root)
     files: list[ScannedFile] = []
@@ -274,7 +274,9 @@ def _disambiguate(files: list[ScannedFile], sidecar: dict[str, SidecarEntry]) ->
     ]
 
 
-def _is_utf8(text: str) -> bool:
+def is_utf8(text: str) -> bool:
+    """Whether `text` can be stored at all: lone surrogates (undecodable file names) cannot be UTF-8,
+    so they can be neither a payload value nor the name of anything in the index."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

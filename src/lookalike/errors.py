@@ -1,4 +1,4 @@
-"""One error family whose messages a shop owner can act on; faces print them without a traceback."""
+"""One error family whose messages a shop owner can act on; front ends print them without a traceback."""
 
 
 class LookalikeError(Exception):

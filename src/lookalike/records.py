@@ -1,4 +1,4 @@
-"""Typed records that cross module boundaries (catalog → ingest → store → search → faces)."""
+"""Typed records that cross module boundaries (catalog → ingest → store → search → front ends)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SearchService: the one API every face (CLI, REST, web UI) calls; it knows no UI."""
+"""SearchService: the one API every front end (CLI, REST, web UI) calls; it knows no UI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from lookalike import encoders
-from lookalike.catalog import CategoryRule
+from lookalike.catalog import CategoryRule, is_utf8
 from lookalike.config import Settings
 from lookalike.encoders import Modality
 from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
@@ -180,7 +180,7 @@ class SearchService:
             for p in candidates
         ]
         rescored.sort(key=lambda p: p.score, reverse=True)
-        return self._distinct(lambda limit: rescored[:limit], top_k)
+        return self._best_per_product(lambda limit: rescored[:limit], top_k)
 
     def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
@@ -240,7 +240,7 @@ class SearchService:
         exclude_products: Sequence[str] = (),
     ) -> list[Hit]:
         flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products))
-        return self._distinct(lambda limit: self.store.search(vector, limit, flt), top_k)
+        return self._best_per_product(lambda limit: self.store.search(vector, limit, flt), top_k)
 
     def similar(
         self,
@@ -256,7 +256,7 @@ class SearchService:
         pos = [v for pid in positive for v in self._product_vectors(pid)]
         neg = [v for pid in negative for v in self._product_vectors(pid)]
         flt = PointFilter(category=category, exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])))
-        return self._distinct(lambda limit: self.store.recommend(pos, neg, limit, flt), top_k)
+        return self._best_per_product(lambda limit: self.store.recommend(pos, neg, limit, flt), top_k)
 
     def _product_vectors(self, product_id: str) -> list[np.ndarray]:
         ids = [p.id for p in self.store.iter_points(PointFilter(product_id=product_id))]
@@ -265,7 +265,7 @@ class SearchService:
             raise NotFoundError(f"no product '{product_id}' in the index")
         return vectors
 
-    def _distinct(self, query: Callable[[int], list[ScoredPoint]], top_k: int) -> list[Hit]:
+    def _best_per_product(self, query: Callable[[int], list[ScoredPoint]], top_k: int) -> list[Hit]:
         """Best view per product: fetch more points than asked until top_k distinct products are found."""
         limit = top_k * 3
         while True:
@@ -283,7 +283,7 @@ class SearchService:
         if not 1 <= top_k <= MAX_TOP_K:
             raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
         if category is not None and not (
-            _storable(category) and self.store.count(PointFilter(category=category))
+            is_utf8(category) and self.store.count(PointFilter(category=category))
         ):
             raise NotFoundError(f"no category '{category}' in the index")
 
@@ -312,15 +312,6 @@ class SearchService:
             points=store.count(),
             categories=self.categories(),
         )
-
-
-def _storable(text: str) -> bool:
-    """Whether `text` can be a payload value at all (lone surrogates cannot: no such category)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _without_controls(text: str) -> str:

@@ -89,7 +89,7 @@ def spec(name: str) -> EncoderSpec:
 
 
 def get_encoder(name: str, device: str = "auto", threads: int | None = None) -> Encoder:
-    """The encoder `name`, loaded once per process (weights are large; every face shares them)."""
+    """The encoder `name`, loaded once per process (weights are large; every front end shares them)."""
     key = (name, device, threads)
     with _LOCK:
         if key not in _LOADED:
