@@ -417,7 +417,7 @@ BAD_REQUESTS = {
         "/search/text",
         {"content": b'{"text": "red", "top_k": 1e400}', "headers": JSON},
         422,
-        "finite",
+        "integer",
     ),
     "text-missing": ("POST", "/search/text", {"json": {}}, 422, "text"),
     "text-null-body": ("POST", "/search/text", {"content": b"null", "headers": JSON}, 422, "body"),

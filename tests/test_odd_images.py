@@ -161,12 +161,6 @@ def test_api_adds_the_strip(service: SearchService) -> None:
     assert r.status_code == 201, r.text
 
 
-@pytest.mark.xfail(
-    raises=ValueError,
-    strict=True,
-    reason="catalog_ops.add_images (owned elsewhere) still calls word_vectors.embed_batch; "
-    "switching it to word_vectors.embed_each reports the file instead of raising",
-)
 def test_an_upload_the_model_cannot_take_is_reported_and_leaves_no_file(
     fragile: SearchService, demo_catalog: Path
 ) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import hmac
 import json
 import logging
+import pathlib
 import tempfile
 import threading
 import time
@@ -31,12 +32,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lookalike import __version__, catalog_ops
-from lookalike.errors import EncoderError, LookalikeError, NotFoundError, StoreError, UnsupportedModalityError
+from lookalike.config import API_KEY_RULE, is_header_safe
+from lookalike.errors import (
+    ChangedOnDiskError,
+    EncoderError,
+    LookalikeError,
+    NotFoundError,
+    StoreError,
+    UnsupportedModalityError,
+    UploadTooLargeError,
+)
 from lookalike.records import Hit
 from lookalike.search import MAX_TOP_K, SearchService
 
@@ -57,6 +67,7 @@ TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products t
 ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
 FormTopK = Annotated[int, Form(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 FormCategory = Annotated[str | None, Form(description="Only products of this category.")]
+MAX_EXAMPLES = 32  # product ids one "similar" query may name (each one is read from the store)
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="Needed to add or delete products."
 )
@@ -84,6 +95,8 @@ class SearchOut(BaseModel):
 
 
 class TextQuery(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON `"top_k": true` is a mistake, not 1
+
     text: str = Field(min_length=1, max_length=500, description="Words describing the product.")
     top_k: TopK = 10
     category: str | None = None
@@ -128,6 +141,20 @@ class AddedOut(BaseModel):
 class AddOut(BaseModel):
     added: list[AddedOut]
     replaced: int = Field(description="Images of the product removed first (replace=true).")
+
+
+class ViewOut(BaseModel):
+    point_id: str
+    rel_path: str
+    image_url: str
+    file_ok: bool = Field(description="False when the image file is gone: see `lookalike clean`.")
+
+
+class ProductDetailOut(BaseModel):
+    product_id: str
+    category: str
+    title: str | None
+    views: list[ViewOut] = Field(description="Every image of the product the index holds, in path order.")
 
 
 class DeleteOut(BaseModel):
@@ -248,6 +275,37 @@ class SearchRunner:
             self.slots.release()
 
 
+class WriteRunner:
+    """Runs catalog writes in worker threads, `slots` at a time.
+
+    A write waits at most `seconds` for a slot (then 503 with Retry-After). Once it has one it runs to
+    the end, even if the caller goes away: a write is never abandoned half-done.
+    """
+
+    def __init__(self, seconds: float, slots: int):
+        self.seconds = seconds
+        self.slots = threading.BoundedSemaphore(slots)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        try:
+            return await anyio.to_thread.run_sync(self._in_turn, fn)  # not abandoned on cancel
+        except _NoTurn:
+            raise HTTPException(
+                503,
+                f"other changes to the catalog are in progress and none finished within {self.seconds:g} s; "
+                "try again shortly",
+                headers={"Retry-After": "5"},
+            ) from None
+
+    def _in_turn(self, fn: Callable[[], T]) -> T:
+        if not self.slots.acquire(timeout=self.seconds):
+            raise _NoTurn
+        try:
+            return fn()
+        finally:
+            self.slots.release()
+
+
 # -- error mapping -----------------------------------------------------------------------------------
 def safe_text(value: object, limit: int = 500) -> str:
     """Text that always renders as JSON: lone surrogates escaped, long echoes of caller input cut."""
@@ -271,11 +329,33 @@ def _status_of(exc: LookalikeError) -> int:
     """404 for what is not in the index, 503 when the model or the store fails, else the request's fault."""
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, ChangedOnDiskError):
+        return 409  # the index and the file disagree: re-index
+    if isinstance(exc, UploadTooLargeError):
+        return 413
     if isinstance(exc, UnsupportedModalityError):
         return 501  # e.g. a sound for an image-only encoder: nothing wrong with the request, nor broken
     if isinstance(exc, EncoderError | StoreError):
         return 503
     return 422  # ImageError, CatalogError and every other deliberate refusal (bad label, empty list, …)
+
+
+class PathScrubber:
+    """Replaces the server's own folders in error messages: callers never see server paths
+    (the README promises it); the full message goes to the log."""
+
+    def __init__(self, roots: dict[str, str]):
+        pairs = {}
+        for folder, name in roots.items():
+            for form in {folder, str(pathlib.Path(folder).resolve())}:
+                if len(form) > 1:
+                    pairs[form.rstrip("/")] = name
+        self.pairs = sorted(pairs.items(), key=lambda kv: len(kv[0]), reverse=True)  # longest first
+
+    def __call__(self, text: str) -> str:
+        for folder, name in self.pairs:
+            text = text.replace(folder, name)
+        return text
 
 
 def _image_url(product_id: str, point_id: str | None = None) -> str:
@@ -339,6 +419,8 @@ def create_app(
     settings = service.settings
     if api_key is None and settings.api_key is not None:
         api_key = settings.api_key.get_secret_value()
+    if api_key and not is_header_safe(api_key):
+        raise LookalikeError(API_KEY_RULE.replace("LOOKALIKE_API_KEY", "the API key"))
     key = api_key or None
     limit = max_upload_bytes or settings.max_upload_bytes
     origins = list(settings.cors_origins if cors_origins is None else cors_origins)
@@ -364,6 +446,16 @@ def create_app(
         )
     runner = SearchRunner(settings.request_timeout, settings.max_concurrent_searches)
     app.state.search_runner = runner
+    writer = WriteRunner(settings.request_timeout, settings.max_concurrent_writes)
+    app.state.write_runner = writer
+    public = PathScrubber({str(settings.data_dir): "<data dir>", tempfile.gettempdir(): "<temp dir>"})
+
+    def detail(exc: Exception) -> str:
+        text = safe_text(exc, 2000)
+        shown = public(text)
+        if shown != text:
+            log.info("error detail with server paths removed: %s", text)
+        return shown
 
     def require_key(given: Annotated[str | None, Security(_api_key_header)] = None) -> None:
         if key is None:
@@ -378,9 +470,11 @@ def create_app(
     @app.exception_handler(LookalikeError)
     async def _lookalike_error(_: Request, exc: LookalikeError) -> JSONResponse:
         status = _status_of(exc)
-        if status >= 500:
+        if status == 501:  # a question this encoder cannot answer: nothing is broken
+            log.info("not supported: %s", safe_text(exc))
+        elif status >= 500:
             log.error("service unavailable: %s", safe_text(exc))
-        return JSONResponse({"detail": safe_text(exc, 2000)}, status_code=status)
+        return JSONResponse({"detail": detail(exc)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -397,7 +491,8 @@ def create_app(
             info = service.info()
             text = service.text_mode
         except LookalikeError as exc:
-            return JSONResponse({"status": "unavailable", "detail": safe_text(exc, 2000)}, status_code=503)
+            log.error("health check failed: %s", safe_text(exc))
+            return JSONResponse({"status": "unavailable", "detail": detail(exc)}, status_code=503)
         return HealthOut(
             status="ok",
             version=__version__,
@@ -487,11 +582,14 @@ def create_app(
         """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
         started = time.perf_counter()
         pos = list(dict.fromkeys([product_id, *positive]))
-        if "" in pos or "" in negative:  # an empty id would stand for every product
+        neg = [n for n in dict.fromkeys(negative) if n not in pos]  # each id costs a store read: once
+        if "" in pos or "" in neg:  # an empty id would stand for every product
             raise HTTPException(422, "product ids must not be empty")
-        hits = await runner.run(
-            lambda: service.similar(pos, negative, top_k=top_k, category=_category(category))
-        )
+        if len(pos) + len(neg) > MAX_EXAMPLES:
+            raise HTTPException(
+                422, f"at most {MAX_EXAMPLES} different product ids in all (the product, positive, negative)"
+            )
+        hits = await runner.run(lambda: service.similar(pos, neg, top_k=top_k, category=_category(category)))
         return _hits_out(hits, started)
 
     @app.get(
@@ -562,31 +660,35 @@ def create_app(
         tags=["products"],
         dependencies=[Depends(require_key)],
     )
-    def add_products(
+    async def add_products(
         files: Annotated[list[UploadFile], File(description="One or more product images.")],
         category: Annotated[str, Form(min_length=1, max_length=catalog_ops.MAX_NAME_CHARS)],
         product_id: Annotated[
             str | None, Form(description="All files become views of this product; default: one per file.")
         ] = None,
         title: Annotated[str | None, Form(max_length=200)] = None,
-        replace: Annotated[bool, Form(description="Remove the product's other images first.")] = False,
+        replace: Annotated[bool, Form(description="Remove the product's other images too.")] = False,
     ) -> AddOut:
         """Add (or with replace=true, replace) product images; they are searchable when this returns.
 
-        The whole request is refused if any file is not a readable image.
+        All or nothing: the whole request is refused if any file is not a readable image or the
+        images hold more pixels in all than the server's limit (413). Writes are applied one at a
+        time; when others keep the server busy past its time limit the answer is 503 (try again).
         """
         product_id = (product_id or "").strip() or None
         if replace and product_id is None:
             raise HTTPException(422, "replace=true needs the product_id whose images to replace")
-        uploads = [_read_upload(f, limit) for f in files]
-        report = catalog_ops.add_images(
-            service,
-            uploads,
-            category,
-            product_id=product_id,
-            title=title,
-            replace=replace,
-            all_or_nothing=True,
+        uploads = [await _read_upload_async(f, limit) for f in files]
+        report = await writer.run(
+            lambda: catalog_ops.add_images(
+                service,
+                uploads,
+                category,
+                product_id=product_id,
+                title=title,
+                replace=replace,
+                all_or_nothing=True,
+            )
         )
         added = [
             AddedOut(
@@ -600,14 +702,40 @@ def create_app(
         ]
         return AddOut(added=added, replaced=report.replaced)
 
+    @app.get(
+        "/products/{product_id:path}",
+        response_model=ProductDetailOut,
+        tags=["products"],
+        dependencies=reads,
+    )
+    def get_product(product_id: ProductId) -> ProductDetailOut:
+        """What the index holds for a product: each image, and whether its file is still there."""
+        views = catalog_ops.product_views(service, product_id)
+        first = views[0][1]
+        return ProductDetailOut(
+            product_id=product_id,
+            category=first.category,
+            title=first.title,
+            views=[
+                ViewOut(
+                    point_id=pid,
+                    rel_path=p.rel_path,
+                    image_url=_image_url(product_id, pid),
+                    file_ok=p.path.is_file(),
+                )
+                for pid, p in views
+            ],
+        )
+
     @app.delete(
         "/products/{product_id:path}",
         response_model=DeleteOut,
         tags=["products"],
         dependencies=[Depends(require_key)],
     )
-    def delete_product(product_id: ProductId) -> DeleteOut:
+    async def delete_product(product_id: ProductId) -> DeleteOut:
         """Remove a product and all its images from the index (uploaded files are deleted too)."""
-        return DeleteOut(product_id=product_id, deleted=catalog_ops.delete_product(service, product_id))
+        deleted = await writer.run(lambda: catalog_ops.delete_product(service, product_id))
+        return DeleteOut(product_id=product_id, deleted=deleted)
 
     return app

@@ -12,19 +12,31 @@ import functools
 import hashlib
 import io
 import logging
+import os
 import random
 import re
+import stat
+import threading
 import unicodedata
 import uuid
+import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+import numpy as np
 from PIL import Image
 
 from lookalike.catalog import SOURCE_FIELD, SOURCE_UPLOAD, point_id
-from lookalike.errors import ImageError, LookalikeError, NotFoundError
-from lookalike.images import load_image
+from lookalike.errors import (
+    ChangedOnDiskError,
+    ImageError,
+    LookalikeError,
+    NotFoundError,
+    UploadTooLargeError,
+)
+from lookalike.images import ALLOWED_FORMATS, load_image
 from lookalike.records import Product
 from lookalike.search import MAX_TOP_K, SearchService
 from lookalike.store import PointFilter
@@ -58,6 +70,8 @@ def clean_label(value: str, what: str) -> str:
     forbidden = "\\/" if what == "product id" else "\\"
     if _CONTROL.search(value) or _SURROGATE.search(value) or any(ch in value for ch in forbidden):
         raise LookalikeError(f"the {what} '{value}' contains characters that are not allowed")
+    if what == "product id" and value in (".", ".."):  # a URL path segment that clients normalise away
+        raise LookalikeError(f"the product id '{value}' is not allowed (it cannot stand in a URL)")
     return value
 
 
@@ -168,14 +182,25 @@ def examples(service: SearchService, per_category: int = 1) -> list[Product]:
     return out
 
 
+def product_views(service: SearchService, product_id: str) -> list[tuple[str, Product]]:
+    """(point id, view) for every image of a product, in path order. Unknown product → NotFoundError."""
+    views = [
+        (p.id, Product.from_payload(p.payload))
+        for p in service.store.iter_points(PointFilter(product_id=_known_id(product_id)))
+    ]
+    if not views:
+        raise NotFoundError(f"no product '{product_id}' in the index")
+    return sorted(views, key=lambda v: v[1].rel_path)
+
+
 # -- product images ------------------------------------------------------------------------------------
 def product_image_path(
     service: SearchService, product_id: str, view: int = 0, point: str | None = None
 ) -> Path:
     """SearchService.product_image(product_id, view=0, point=None) -> Path.
 
-    Only a path stored in the index payload for that product is ever returned; `point` (a hit's
-    point_id) picks the view that matched a query.
+    Only a path stored in the index payload for that product is ever returned, and only while the file
+    is the one indexed (see verified_file); `point` (a hit's point_id) picks the view that matched.
     """
     _known_id(product_id)
     if point is not None:
@@ -186,15 +211,53 @@ def product_image_path(
         found = [p for p in service.store.retrieve([pid]) if p.payload.get("product_id") == product_id]
         if not found:
             raise NotFoundError(f"no image '{point}' for product '{product_id}'")
-        path = Product.from_payload(found[0].payload).path
+        product = Product.from_payload(found[0].payload)
     else:
         views = service.product(product_id)
         if not 0 <= view < len(views):
             raise NotFoundError(f"product '{product_id}' has {len(views)} image(s); there is no view {view}")
-        path = views[view].path
-    if not path.is_file():
-        raise NotFoundError(f"the image file of product '{product_id}' is gone from {path.parent}; re-index")
+        product = views[view]
+    return verified_file(product_id, product.path, product.sha256)
+
+
+def verified_file(product_id: str, path: Path, sha256: str) -> Path:
+    """`path` if it is still the regular file that was indexed (same content hash); else a clear error.
+
+    A file swapped for a link to another file, or edited since indexing, is never served. The hash is
+    cached by (path, device, inode, size, mtime), so an unchanged file is hashed once, not per request.
+    Messages name the product, never the server's paths (those go to the log).
+    """
+    try:
+        st = path.stat()  # follows links: the target is what would be served
+    except OSError:
+        log.warning("image of product %r is gone: %s", product_id, path)
+        raise NotFoundError(f"the image file of product '{product_id}' is gone; re-index") from None
+    if not stat.S_ISREG(st.st_mode):
+        log.warning("image of product %r is not a regular file: %s", product_id, path)
+        raise ChangedOnDiskError(f"the image of product '{product_id}' changed since indexing; re-index")
+    try:
+        actual = _file_sha(str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        log.warning("image of product %r cannot be read: %s", product_id, path)
+        raise NotFoundError(f"the image file of product '{product_id}' cannot be read; re-index") from None
+    if actual != sha256:
+        log.warning("image of product %r changed since indexing: %s", product_id, path)
+        raise ChangedOnDiskError(f"the image of product '{product_id}' changed since indexing; re-index")
     return path
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_sha(path: str, dev: int, ino: int, size: int, mtime_ns: int) -> str:
+    """Content hash of a file, cached by its identity and version (the key says when to hash again)."""
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as fh:
+        fst = os.fstat(fh.fileno())
+        if (fst.st_dev, fst.st_ino) != (dev, ino):  # swapped between stat and open: never a match
+            return ""
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
 
 
 @functools.lru_cache(maxsize=256)
@@ -215,6 +278,22 @@ def thumbnail(service: SearchService, product: Product, size: int = 256) -> Imag
 
 
 # -- adding and deleting products ----------------------------------------------------------------------
+# Every catalog write of a service (add, replace, delete, clean) holds that service's write lock while it
+# touches the store or the uploads folder, so concurrent writes to one product apply one after the other,
+# each whole. Decoding and embedding happen before the lock: only the short store/file phase is serialised.
+_LOCKS: weakref.WeakKeyDictionary[SearchService, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def write_lock(service: SearchService) -> threading.RLock:
+    """The lock that serialises the catalog writes of `service` (one per service, created on demand)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(service)
+        if lock is None:
+            lock = _LOCKS[service] = threading.RLock()
+        return lock
+
+
 @dataclass(frozen=True)
 class Added:
     product: Product
@@ -229,25 +308,86 @@ class AddReport:
 
 
 @dataclass(frozen=True)
-class _Checked:
-    name: str
+class _Header:
+    """An upload whose header was read (format, size) and nothing decoded yet."""
+
+    label: str
     data: bytes
-    image: Image.Image
-    suffix: str
-    sha256: str
+    pixels: int
 
 
-def _check_upload(service: SearchService, name: str, data: bytes) -> _Checked:
-    label = PurePosixPath(str(name).replace("\\", "/")).name or "uploaded image"
-    image = service.load_query_image(data, name=label)  # size, format, corruption, bomb checks
-    with Image.open(io.BytesIO(data)) as raw:
-        fmt = raw.format or ""
-    suffix = _FORMAT_SUFFIX.get(fmt)
-    if suffix is None:  # a format Pillow reads but we do not store as is (tiff, ico, …): keep a PNG
+@dataclass(frozen=True)
+class _Ready:
+    """An embedded upload waiting to be stored: its bytes, its point and its vectors (no pixels)."""
+
+    product: Product
+    data: bytes
+    vector: np.ndarray
+    extras: dict[str, np.ndarray | None]
+
+
+def _label(name: str) -> str:
+    return PurePosixPath(str(name).replace("\\", "/")).name or "uploaded image"
+
+
+def _read_header(service: SearchService, name: str, data: bytes) -> _Header:
+    """Format and size from the header alone: a 7000×7000 PNG costs nothing here."""
+    label = _label(name)
+    s = service.settings
+    if not data:
+        raise ImageError(f"{label}: the file is empty (0 bytes)")
+    if len(data) > s.max_image_bytes:
+        raise ImageError(f"{label}: {len(data):,} bytes is over the limit of {s.max_image_bytes:,}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # bomb warnings are judged by our own limit just below
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+                width, height = img.size
+    except Exception:  # noqa: BLE001 - the full loader fails at the same step and says exactly why
+        service.load_query_image(data, name=label)
+        raise ImageError(f"{label}: not an image lookalike can read (png, jpg, webp, gif, bmp)") from None
+    if width < 1 or height < 1:
+        raise ImageError(f"{label}: the image has no pixels ({width}×{height})")
+    if width * height > s.max_image_pixels:
+        raise ImageError(
+            f"{label}: {width}×{height} pixels is over the limit of {s.max_image_pixels:,} "
+            "(set LOOKALIKE_MAX_IMAGE_PIXELS to allow larger images)"
+        )
+    return _Header(label, data, width * height)
+
+
+def _check_request_pixels(service: SearchService, headers: Sequence[_Header]) -> None:
+    total = sum(h.pixels for h in headers)
+    cap = service.settings.max_upload_pixels
+    if total > cap:
+        raise UploadTooLargeError(
+            f"the {len(headers)} image(s) of this request hold {total:,} pixels in all, over the limit of "
+            f"{cap:,} per request (LOOKALIKE_MAX_UPLOAD_PIXELS): send fewer or smaller images at a time"
+        )
+
+
+def _batches(headers: Sequence[_Header], size: int, pixels: int) -> list[list[_Header]]:
+    """Consecutive groups of at most `size` images and (but for a lone large one) `pixels` pixels:
+    only one group is ever decoded at a time."""
+    out: list[list[_Header]] = []
+    for h in headers:
+        if out and len(out[-1]) < size and sum(x.pixels for x in out[-1]) + h.pixels <= pixels:
+            out[-1].append(h)
+        else:
+            out.append([h])
+    return out
+
+
+def _decoded(service: SearchService, h: _Header) -> tuple[Image.Image, bytes, str]:
+    """The upload decoded with every check, and the bytes and suffix to store it under."""
+    image = service.load_query_image(h.data, name=h.label)  # size, format, corruption, bomb checks
+    with Image.open(io.BytesIO(h.data)) as raw:
+        suffix = _FORMAT_SUFFIX.get(raw.format or "")
+    if suffix is None:  # a format Pillow reads but we do not store as is (tiff): keep a PNG
         buf = io.BytesIO()
         image.save(buf, format="PNG")
-        data, suffix = buf.getvalue(), ".png"
-    return _Checked(label, data, image, suffix, hashlib.sha256(data).hexdigest())
+        return image, buf.getvalue(), ".png"
+    return image, h.data, suffix
 
 
 def add_images(
@@ -265,8 +405,14 @@ def add_images(
 
     Each upload is (original file name, bytes). Images are checked, saved as
     data_dir/uploads/<category slug>/<name slug>-<sha12><ext> and embedded at once. Without a
-    product_id each file is its own product, named after the file. replace=True first removes the
+    product_id each file is its own product, named after the file. replace=True also removes the
     product's other images. all_or_nothing=True refuses the whole batch if any file is bad.
+
+    Bounded: headers are read first and the request's total pixels capped (UploadTooLargeError);
+    then images are decoded and embedded a small batch at a time, keeping only their vectors. Only
+    then, under the write lock: files are written, all points stored in one upsert, the replaced
+    points removed and, last, their files. A crash at any moment leaves at worst files that no point
+    references (`lookalike clean` lists and removes them), never a point without its file.
     """
     category = clean_label(category, "category")
     if product_id is not None:
@@ -275,54 +421,126 @@ def add_images(
     if not uploads:
         raise LookalikeError("no images to add")
     report = AddReport()
-    checked: list[_Checked] = []
+    headers: list[_Header] = []
     for name, data in uploads:
         try:
-            checked.append(_check_upload(service, name, data))
+            headers.append(_read_header(service, name, data))
         except ImageError as exc:
-            label = PurePosixPath(str(name).replace("\\", "/")).name or "uploaded image"
-            report.failed.append((label, str(exc).removeprefix(f"{label}: ")))
+            report.failed.append((_label(name), _reason(exc, _label(name))))
     if report.failed and all_or_nothing:
         raise ImageError("; ".join(f"{label}: {why}" for label, why in report.failed))
-    if not checked:
+    if not headers:
         return report
+    _check_request_pixels(service, headers)
 
-    root = uploads_root(service)
-    folder = root / slugify(category)
-    folder.mkdir(parents=True, exist_ok=True)
-    products: list[Product] = []
-    for c in checked:
-        pid = product_id or clean_label(slugify(PurePosixPath(c.name).stem), "product id")
-        filename = f"{_file_stem(pid)}-{c.sha256[:12]}{c.suffix}"
-        path = (folder / filename).resolve()
-        if path.parent != folder.resolve():  # cannot happen with a slug; checked all the same
-            raise LookalikeError(f"refusing to write outside {root}")
-        if not path.is_file():
-            tmp = path.with_suffix(path.suffix + ".part")
-            tmp.write_bytes(c.data)
-            tmp.replace(path)
-        rel = path.relative_to(service.settings.data_dir.resolve()).as_posix()
-        products.append(Product(pid, category, path, rel, c.sha256, title))
-
-    batch = service.settings.batch_size
-    total = len(products)
-    if progress:
-        progress(0, total)
-    for i in range(0, total, batch):
-        part = products[i : i + batch]
-        images = [c.image for c in checked[i : i + batch]]
-        vectors, extras = word_vectors.embed_batch(service.encoder, part, images)  # exactly as ingest embeds
-        payloads = [{**p.payload(), SOURCE_FIELD: SOURCE_UPLOAD} for p in part]  # `index --prune` keeps them
-        service.store.upsert([point_id(p.rel_path) for p in part], vectors, payloads, extras)
-        report.added.extend(Added(p, point_id(p.rel_path)) for p in part)
-        if progress:
-            progress(len(report.added), total)
-    if replace and product_id is not None:  # only once the new images are stored: a failure loses nothing
-        keep = {point_id(p.rel_path) for p in products}
-        report.replaced = _delete_points(service, product_id, keep=keep)
-    service.store.optimize()
+    ready = _embed_uploads(service, headers, category, product_id, title, report, all_or_nothing, progress)
+    if not ready:
+        return report
+    with write_lock(service):
+        ids = _store_uploads(service, ready)
+        report.added.extend(Added(r.product, pid) for r, pid in zip(ready, ids, strict=True))
+        if replace and product_id is not None:  # only once the new images are stored: a failure loses nothing
+            report.replaced = _delete_points(service, product_id, keep=set(ids))
+        service.store.optimize()
     log.info("added %d image(s) to '%s' (%d refused)", len(report.added), category, len(report.failed))
     return report
+
+
+def _reason(exc: ImageError, label: str) -> str:
+    return str(exc).removeprefix(f"{label}: ")
+
+
+def _embed_uploads(
+    service: SearchService,
+    headers: Sequence[_Header],
+    category: str,
+    product_id: str | None,
+    title: str | None,
+    report: AddReport,
+    all_or_nothing: bool,
+    progress: Progress | None,
+) -> list[_Ready]:
+    """Decode, embed and drop, one bounded batch at a time; duplicates (same point) are embedded once."""
+    s = service.settings
+    data_dir = s.data_dir.resolve()
+    folder = uploads_root(service) / slugify(category)
+    ready: dict[str, _Ready] = {}
+    done = 0
+    if progress:
+        progress(0, len(headers))
+    for batch in _batches(headers, s.batch_size, s.max_image_pixels):
+        images: list[Image.Image] = []
+        products: list[Product] = []
+        stored: list[bytes] = []
+        labels: list[str] = []
+        for h in batch:
+            try:
+                image, data, suffix = _decoded(service, h)
+            except ImageError as exc:
+                if all_or_nothing:
+                    raise
+                report.failed.append((h.label, _reason(exc, h.label)))
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            pid = product_id or clean_label(slugify(PurePosixPath(h.label).stem), "product id")
+            path = folder / f"{_file_stem(pid)}-{sha[:12]}{suffix}"
+            rel = path.relative_to(data_dir).as_posix()
+            images.append(image)
+            products.append(Product(pid, category, path, rel, sha, title))
+            stored.append(data)
+            labels.append(h.label)
+        if images:
+            done_ = word_vectors.embed_each(service.encoder, products, images)  # as ingest embeds
+            failed = [(labels[i], why) for i, why in done_.failed]
+            if failed and all_or_nothing:
+                raise ImageError("; ".join(f"{label}: {why}" for label, why in failed))
+            report.failed.extend(failed)
+            for row_no, i in enumerate(done_.done):
+                row = {name: column[row_no] for name, column in done_.extras.items()}
+                p = products[i]
+                ready[point_id(p.rel_path)] = _Ready(p, stored[i], np.asarray(done_.vectors[row_no]), row)
+        del images  # the decoded pixels of this batch go before the next batch is decoded
+        done += len(batch)
+        if progress:
+            progress(done, len(headers))
+    return list(ready.values())
+
+
+def _store_uploads(service: SearchService, ready: Sequence[_Ready]) -> list[str]:
+    """Files first, then one upsert; if the upsert fails, the files it would have referenced go again."""
+    root = uploads_root(service)
+    created: list[Path] = []
+    ids = [point_id(r.product.rel_path) for r in ready]
+    try:
+        for r in ready:
+            path = r.product.path
+            if path.resolve().parent.parent != root:  # cannot happen with slugs; checked all the same
+                raise LookalikeError("refusing to write outside the uploads folder")
+            if not path.is_file():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+                tmp.write_bytes(r.data)
+                tmp.replace(path)
+                created.append(path)
+        vectors = np.stack([r.vector for r in ready])
+        names = {name for r in ready for name in r.extras}
+        extras = {name: [r.extras.get(name) for r in ready] for name in names}
+        # marked as uploads: `index --prune` of a catalog folder keeps them
+        payloads = [{**r.product.payload(), SOURCE_FIELD: SOURCE_UPLOAD} for r in ready]
+        service.store.upsert(ids, vectors, payloads, extras)
+    except BaseException:
+        _unlink_all(created)  # no point references them: the store call failed
+        raise
+    return ids
+
+
+def _unlink_all(paths: Sequence[Path]) -> None:
+    """Remove every file given; one that cannot go is logged, and the others still go."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove %s: %s (`lookalike clean` will find it)", path, exc)
 
 
 def _file_stem(product_id: str) -> str:
@@ -336,16 +554,23 @@ def _file_stem(product_id: str) -> str:
 def _delete_points(
     service: SearchService, product_id: str, keep: frozenset[str] | set[str] = frozenset()
 ) -> int:
-    """Remove a product's points (but `keep`); uploaded files of removed points go too, catalog files stay."""
+    """Remove a product's points (but `keep`); uploaded files of removed points go too, catalog files stay.
+
+    The points go first and their files after, so no point ever refers to a missing file.
+    """
     _known_id(product_id)
-    points = [p for p in service.store.iter_points(PointFilter(product_id=product_id)) if p.id not in keep]
-    service.store.delete([p.id for p in points])
-    root = uploads_root(service)
-    for p in points:
-        path = Path(str(p.payload.get("path", ""))).resolve()
-        if path.is_relative_to(root) and path.is_file():
-            path.unlink()
+    with write_lock(service):
+        every = service.store.iter_points(PointFilter(product_id=product_id))
+        points = [p for p in every if p.id not in keep]
+        service.store.delete([p.id for p in points])
+        _unlink_all([f for f in (_upload_file(service, p.payload) for p in points) if f is not None])
     return len(points)
+
+
+def _upload_file(service: SearchService, payload: dict[str, object]) -> Path | None:
+    """The point's file when it lies in the uploads folder (the only files lookalike may delete)."""
+    path = Path(str(payload.get("path", ""))).resolve()
+    return path if path.is_relative_to(uploads_root(service)) else None
 
 
 def delete_product(service: SearchService, product_id: str) -> int:
@@ -354,5 +579,60 @@ def delete_product(service: SearchService, product_id: str) -> int:
     Images that came from a catalog folder stay on disk (the next `lookalike index` of that folder
     adds them back); images uploaded through the faces are deleted with the product.
     """
-    service.product(_known_id(product_id))  # NotFoundError for an unknown id
-    return _delete_points(service, product_id)
+    with write_lock(service):
+        service.product(_known_id(product_id))  # NotFoundError for an unknown id
+        return _delete_points(service, product_id)
+
+
+# -- leftovers -----------------------------------------------------------------------------------------
+@dataclass
+class Leftovers:
+    """What a crash (or a hand edit) can leave: files nobody references, points without their file."""
+
+    orphan_files: list[Path] = field(default_factory=list)  # under data_dir/uploads, no point refers to them
+    missing_files: list[Product] = field(default_factory=list)  # points whose image file is gone
+    missing_ids: list[str] = field(default_factory=list)  # their point ids
+
+    @property
+    def empty(self) -> bool:
+        return not (self.orphan_files or self.missing_files)
+
+
+def find_leftovers(service: SearchService) -> Leftovers:
+    """SearchService.find_leftovers() -> Leftovers (nothing is changed)."""
+    with write_lock(service):  # an upload half-way through its files is not mistaken for leftovers
+        return _find_leftovers(service)
+
+
+def _find_leftovers(service: SearchService) -> Leftovers:
+    out = Leftovers()
+    referenced: set[Path] = set()
+    for p in service.store.iter_points():
+        product = Product.from_payload(p.payload)
+        referenced.add(product.path.resolve())
+        if not product.path.is_file():
+            out.missing_files.append(product)
+            out.missing_ids.append(p.id)
+    root = uploads_root(service)
+    if root.is_dir():
+        out.orphan_files = sorted(
+            f for f in root.rglob("*") if not f.is_dir() and f.resolve() not in referenced
+        )
+    return out
+
+
+def clean(service: SearchService, *, apply: bool = False) -> Leftovers:
+    """SearchService.clean(apply=False) -> Leftovers: with apply, points without a file are removed
+    from the index and then the orphan upload files deleted (points first: never a point without file)."""
+    with write_lock(service):
+        found = _find_leftovers(service)
+        if apply and not found.empty:
+            if found.missing_ids:
+                service.store.delete(found.missing_ids)
+            _unlink_all(found.orphan_files)
+            log.info(
+                "removed %d point(s) without a file and %d orphan upload file(s)",
+                len(found.missing_ids),
+                len(found.orphan_files),
+            )
+    return found

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -37,8 +38,18 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log mor
     )
 
 
+def _settings() -> Settings:
+    """The settings, or a clear error naming what is wrong with them (never a traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        err.print(f"[bold red]error:[/] invalid settings: {why}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
 def _service() -> SearchService:
-    return SearchService(Settings())
+    return SearchService(_settings())
 
 
 def _fail(exc: LookalikeError) -> typer.Exit:
@@ -200,7 +211,7 @@ def serve(
 
     from lookalike.api import create_app
 
-    if not _is_loopback(host) and Settings().api_key is None and not insecure:
+    if not _is_loopback(host) and _settings().api_key is None and not insecure:
         err.print(
             f"[bold red]error:[/] refusing to serve on {host} with writes open to anyone: set "
             "LOOKALIKE_API_KEY (or pass --insecure)",
@@ -310,6 +321,39 @@ def evaluate_cmd(
         out.print(evaluate.format_table(report), markup=False, highlight=False, soft_wrap=True)
         if plot is not None:
             out.print(f"plot written to {plot}")
+
+
+@app.command()
+def clean(
+    apply: Annotated[
+        bool, typer.Option("--yes", "--apply", help="Remove what is listed (default: only list it).")
+    ] = False,
+) -> None:
+    """Find leftovers of interrupted writes: upload files no indexed image refers to, and indexed
+    images whose file is gone. Lists them; with --yes removes them (index entries first, then files)."""
+    from lookalike import catalog_ops
+
+    try:
+        with _service() as svc:
+            found = catalog_ops.clean(svc, apply=apply)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    if found.empty:
+        out.print("nothing to clean: every indexed image has its file and every uploaded file is indexed")
+        return
+    for p in found.missing_files:
+        out.print(
+            f"indexed, file gone: {p.product_id} ({p.category}): {p.path}", highlight=False, markup=False
+        )
+    for f in found.orphan_files:
+        out.print(f"upload file not in the index: {f}", highlight=False, markup=False)
+    n, m = len(found.missing_files), len(found.orphan_files)
+    if apply:
+        out.print(f"removed {n} index entr{'y' if n == 1 else 'ies'} and {m} file(s)")
+    else:
+        out.print(
+            f"{n} index entr{'y' if n == 1 else 'ies'} and {m} file(s) to clean: run `lookalike clean --yes`"
+        )
 
 
 @app.command("encoders")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,6 +19,16 @@ from pydantic_settings import (
 def _config_file() -> Path:
     """The TOML file: LOOKALIKE_CONFIG, else ./lookalike.toml (absent files are simply skipped)."""
     return Path(os.environ.get("LOOKALIKE_CONFIG", "lookalike.toml"))
+
+
+API_KEY_RULE = (
+    "LOOKALIKE_API_KEY must be printable ASCII (letters, digits, punctuation, no spaces at either end): "
+    "an HTTP header cannot carry other characters, so no client could ever present it"
+)
+
+
+def is_header_safe(key: str) -> bool:
+    return key == key.strip() and all(" " <= ch <= "~" for ch in key)
 
 
 class Settings(BaseSettings):
@@ -61,6 +71,16 @@ class Settings(BaseSettings):
     max_concurrent_searches: int = Field(
         4, ge=1, description="API searches computed at once; more wait (within request_timeout) for a turn."
     )
+    max_concurrent_writes: int = Field(
+        1,
+        ge=1,
+        description="API uploads/deletes processed at once; more wait (within request_timeout), then 503.",
+    )
+    max_upload_pixels: int = Field(
+        100_000_000,
+        ge=1,
+        description="Total pixels the images of one upload request may hold (decoded a few at a time).",
+    )
 
     max_image_pixels: int = Field(50_000_000, ge=1, description="Refuse larger images (decompression bombs).")
     max_image_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Refuse larger image files.")
@@ -73,6 +93,14 @@ class Settings(BaseSettings):
         description="int8: scalar-quantized copies of the vectors for search (about 4× less RAM to scan), "
         "rescored with the originals; fixed when a collection is created.",
     )
+
+    @field_validator("api_key")
+    @classmethod
+    def _presentable_key(cls, key: SecretStr | None) -> SecretStr | None:
+        """HTTP headers carry Latin-1 bytes, and clients send ASCII: any other key could never match."""
+        if key is not None and not is_header_safe(key.get_secret_value()):
+            raise ValueError(API_KEY_RULE)
+        return key
 
     @property
     def store_dir(self) -> Path:

@@ -35,3 +35,11 @@ class SchemaMismatchError(StoreError):
 
 class NotFoundError(LookalikeError):
     """A product or category that is not in the index."""
+
+
+class UploadTooLargeError(LookalikeError):
+    """An upload over a size bound (e.g. the total pixels of one request): send less at a time."""
+
+
+class ChangedOnDiskError(LookalikeError):
+    """An indexed file that is no longer the file that was indexed (edited, or swapped for a link)."""
