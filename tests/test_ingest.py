@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lookalike import catalog_ops
 from lookalike.catalog import point_id
+from lookalike.catalog_service import CatalogService
 from lookalike.config import Settings
 from lookalike.errors import SchemaMismatchError
 from lookalike.search import SearchService
@@ -110,7 +110,7 @@ def test_prune_keeps_products_uploaded_through_the_faces(
 ) -> None:
     service.index(small_catalog)
     wine = (demo_catalog / "Alcohol" / "red-wine-1.png").read_bytes()
-    added = catalog_ops.add_images(service, [("house red.png", wine)], "Wine").added[0]
+    added = CatalogService(service).add_images([("house red.png", wine)], "Wine").added[0]
     (small_catalog / "Juices" / "carrot-juice-1.png").unlink()
 
     # a point indexed before `source` existed counts as a catalog point: pruned when its file is gone
@@ -136,7 +136,7 @@ def test_a_catalog_file_at_an_upload_path_is_skipped_not_overwritten(
 ) -> None:
     service.index(small_catalog)
     cushion = (small_catalog / "Homewares" / "white-parrot-cushion-1.png").read_bytes()
-    added = catalog_ops.add_images(service, [("cushion.png", cushion)], "Mugs").added[0]
+    added = CatalogService(service).add_images([("cushion.png", cushion)], "Mugs").added[0]
     clash = small_catalog / added.product.rel_path  # a catalog folder named "uploads", same file name
     clash.parent.mkdir(parents=True)
     clash.write_bytes((small_catalog / "Juices" / "orange-juice-1.png").read_bytes())

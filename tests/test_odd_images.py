@@ -20,8 +20,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
 
-from lookalike import catalog_ops, encoders
+from lookalike import encoders
 from lookalike.api import create_app
+from lookalike.catalog_service import CatalogService
 from lookalike.errors import ImageError
 from lookalike.images import load_image
 from lookalike.records import Product
@@ -149,7 +150,7 @@ def test_cli_search_on_a_named_pipe_fails_cleanly_instead_of_hanging(settings, t
 
 # -- upload ----------------------------------------------------------------------------------------------
 def test_the_strip_can_be_uploaded(service: SearchService) -> None:
-    report = catalog_ops.add_images(service, [("strip.png", STRIP), ("dot.png", _png((1, 1)))], "Odd")
+    report = CatalogService(service).add_images([("strip.png", STRIP), ("dot.png", _png((1, 1)))], "Odd")
     assert report.failed == [] and len(report.added) == 2
     assert all(a.product.path.is_file() for a in report.added)
     assert service.search_image(STRIP, top_k=1)[0].product.product_id == "strip"
@@ -165,8 +166,8 @@ def test_an_upload_the_model_cannot_take_is_reported_and_leaves_no_file(
     fragile: SearchService, demo_catalog: Path
 ) -> None:
     good = next((demo_catalog / "Juices").glob("*.png")).read_bytes()
-    report = catalog_ops.add_images(fragile, [("juice.png", good), ("strip.png", STRIP)], "Odd")
+    report = CatalogService(fragile).add_images([("juice.png", good), ("strip.png", STRIP)], "Odd")
     assert [a.product.product_id for a in report.added] == ["juice"]
     assert [name for name, _ in report.failed] == ["strip.png"]
-    uploads = catalog_ops.uploads_root(fragile)
+    uploads = CatalogService(fragile).uploads_root
     assert [p.name for p in uploads.rglob("*.png")] == [report.added[0].product.path.name]

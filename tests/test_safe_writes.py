@@ -16,8 +16,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from lookalike import catalog_ops
 from lookalike.api import create_app
+from lookalike.catalog_service import CatalogService
 from lookalike.cli import app as cli_app
 from lookalike.errors import LookalikeError
 from lookalike.search import SearchService
@@ -51,7 +51,7 @@ def stored_shas(service: SearchService, product_id: str) -> set[str]:
 
 def assert_consistent(service: SearchService) -> None:
     """Every point has its file and every uploaded file has its point."""
-    left = catalog_ops.find_leftovers(service)
+    left = CatalogService(service).find_leftovers()
     assert left.missing_files == [], [p.path for p in left.missing_files]
     assert left.orphan_files == []
 
@@ -119,8 +119,8 @@ def test_concurrent_replaces_of_one_product_leave_one_request_whole(
         store.meet = threading.Barrier(2)
         errors = in_threads(
             *(
-                lambda batch=batch: catalog_ops.add_images(
-                    service, batch, "Mugs", product_id="mug", replace=True, all_or_nothing=True
+                lambda batch=batch: CatalogService(service).add_images(
+                    batch, "Mugs", product_id="mug", replace=True, all_or_nothing=True
                 )
                 for batch in (first, second)
             )
@@ -135,12 +135,12 @@ def test_replace_racing_delete_never_leaves_a_view_without_its_file(
     meeting: tuple[SearchService, MeetingStore],
 ) -> None:
     service, store = meeting
-    catalog_ops.add_images(service, uploads(0, 5), "Mugs", product_id="mug")
+    CatalogService(service).add_images(uploads(0, 5), "Mugs", product_id="mug")
     new = uploads(0, 20)  # the old five again, and fifteen more: the same files and points
     store.meet = threading.Barrier(2)
     errors = in_threads(
-        lambda: catalog_ops.add_images(service, new, "Mugs", product_id="mug", replace=True),
-        lambda: catalog_ops.delete_product(service, "mug"),
+        lambda: CatalogService(service).add_images(new, "Mugs", product_id="mug", replace=True),
+        lambda: CatalogService(service).delete_product("mug"),
     )
     assert errors == []
     assert stored_shas(service, "mug") in (set(), shas(new))  # delete last, or replace last: each whole
@@ -183,7 +183,7 @@ def test_concurrent_api_writes_wait_for_a_slot_or_get_a_503(
 def test_a_failing_store_call_leaves_no_files_and_no_server_paths_in_the_answer(
     service: SearchService,
 ) -> None:
-    catalog_ops.add_images(service, uploads(0, 2), "Mugs", product_id="mug")
+    CatalogService(service).add_images(uploads(0, 2), "Mugs", product_id="mug")
     with TestClient(create_app(service, api_key=KEY)) as client:
         service.store.close()  # every later store call fails
         r = client.post(
@@ -196,7 +196,7 @@ def test_a_failing_store_call_leaves_no_files_and_no_server_paths_in_the_answer(
     data_dir = str(service.settings.data_dir)
     assert data_dir not in r.text and str(Path(data_dir).resolve()) not in r.text
     assert "<data dir>" in r.json()["detail"]
-    files = sorted(p.name for p in catalog_ops.uploads_root(service).rglob("*") if p.is_file())
+    files = sorted(p.name for p in CatalogService(service).uploads_root.rglob("*") if p.is_file())
     assert len(files) == 2  # the two stored before; the three of the failed request were removed again
 
 
@@ -206,21 +206,21 @@ def test_an_error_while_embedding_writes_nothing(service: SearchService) -> None
             raise KeyboardInterrupt  # stands for a crash between two batches
 
     with pytest.raises(KeyboardInterrupt):
-        catalog_ops.add_images(service, uploads(0, 40), "Mugs", product_id="mug", progress=crash)
-    assert not catalog_ops.uploads_root(service).exists() or not any(
-        catalog_ops.uploads_root(service).rglob("*.png")
+        CatalogService(service).add_images(uploads(0, 40), "Mugs", product_id="mug", progress=crash)
+    assert not CatalogService(service).uploads_root.exists() or not any(
+        CatalogService(service).uploads_root.rglob("*.png")
     )
     with pytest.raises(LookalikeError):
         service.product("mug")
 
 
 def test_a_file_that_cannot_be_removed_does_not_stop_the_others(service: SearchService) -> None:
-    report = catalog_ops.add_images(service, uploads(0, 4), "Mugs", product_id="mug")
+    report = CatalogService(service).add_images(uploads(0, 4), "Mugs", product_id="mug")
     paths = [a.product.path for a in report.added]
     paths[0].unlink()
     paths[0].mkdir()  # unlinking a folder fails
     (paths[0] / "keep").write_bytes(b"x")
-    assert catalog_ops.delete_product(service, "mug") == 4
+    assert CatalogService(service).delete_product("mug") == 4
     assert [p.exists() for p in paths] == [True, False, False, False]
     assert stored_shas(service, "mug") == set()
 
@@ -236,10 +236,10 @@ def run_cli(settings, monkeypatch) -> Iterator[Callable[..., object]]:
 def test_clean_lists_then_removes_orphan_files_and_points_without_files(
     service: SearchService, run_cli: Callable[..., object]
 ) -> None:
-    report = catalog_ops.add_images(service, uploads(0, 3), "Mugs", product_id="mug")
+    report = CatalogService(service).add_images(uploads(0, 3), "Mugs", product_id="mug")
     gone = report.added[0].product.path
     gone.unlink()  # an indexed upload whose file vanished
-    orphan = catalog_ops.uploads_root(service) / "mugs" / "mug-half-written.png"
+    orphan = CatalogService(service).uploads_root / "mugs" / "mug-half-written.png"
     orphan.write_bytes(png(9))  # what a crash between writing files and storing points leaves
     part = orphan.with_name(".mug-x.png.1234.part")
     part.write_bytes(b"partial")

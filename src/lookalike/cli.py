@@ -331,11 +331,11 @@ def clean(
 ) -> None:
     """Find leftovers of interrupted writes: upload files no indexed image refers to, and indexed
     images whose file is gone. Lists them; with --yes removes them (index entries first, then files)."""
-    from lookalike import catalog_ops
+    from lookalike.catalog_service import CatalogService
 
     try:
         with _service() as svc:
-            found = catalog_ops.clean(svc, apply=apply)
+            found = CatalogService(svc).clean(apply=apply)
     except LookalikeError as exc:
         raise _fail(exc) from None
     if found.empty:

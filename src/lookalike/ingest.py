@@ -80,6 +80,33 @@ def catalog_payload(product: Product) -> dict[str, object]:
     return {**product.payload(), SOURCE_FIELD: SOURCE_CATALOG}
 
 
+def embed_products(
+    encoder: Encoder, products: Sequence[Product], images: Sequence[Image.Image]
+) -> word_vectors.Embedded:
+    """Every vector a product image gets (image + word routes), one model pass per batch; an image the
+    model cannot take costs only itself. Indexing and uploads both embed through here."""
+    return word_vectors.embed_each(encoder, products, images)
+
+
+def store_products(
+    store: VectorStore,
+    products: Sequence[Product],
+    embedded: word_vectors.Embedded,
+    source: str = SOURCE_CATALOG,
+) -> list[str]:
+    """Upsert the embedded products (embedded.done indexes `products`); returns their point ids.
+
+    The one place a product image becomes a point: ids from catalog paths, payload marked with its
+    source ("catalog" for `index`, "upload" for the API/UI, which `index --prune` keeps).
+    """
+    done = [products[i] for i in embedded.done]
+    ids = [point_id(p.rel_path) for p in done]
+    if done:
+        payloads = [{**p.payload(), SOURCE_FIELD: source} for p in done]
+        store.upsert(ids, embedded.vectors, payloads, embedded.extras)
+    return ids
+
+
 def read_error(exc: OSError) -> str:
     """Why a catalog file could not be read, in words (it may vanish between scan and read)."""
     if isinstance(exc, FileNotFoundError):
@@ -199,13 +226,9 @@ def index_catalog(
             pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
             report.failed.extend(failed)
             if ok:
-                done = word_vectors.embed_each(encoder, ok, images)  # one bad image does not sink its batch
+                done = embed_products(encoder, ok, images)
                 report.failed.extend((ok[i].rel_path, why) for i, why in done.failed)
-                stored = [ok[i] for i in done.done]
-                if stored:
-                    payloads = [catalog_payload(p) for p in stored]
-                    store.upsert([point_id(p.rel_path) for p in stored], done.vectors, payloads, done.extras)
-                    report.embedded += len(stored)
+                report.embedded += len(store_products(store, ok, done))
             bar.update(len(ok) + len(failed))
             if after_batch is not None:
                 after_batch(n)

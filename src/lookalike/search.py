@@ -42,6 +42,9 @@ class SearchService:
         self._store = store
         self._encoder = encoder
         self._lock = threading.Lock()
+        # Catalog writes (add, replace, delete, clean) hold this while they touch the store or the uploads
+        # folder, so concurrent writes to one product apply one after the other, each whole.
+        self.write_lock = threading.RLock()
 
     # -- components --------------------------------------------------------------------------------
     @property
@@ -205,6 +208,18 @@ class SearchService:
     def text_mode(self) -> str:
         """How words are searched: 'joint' (the encoder's own text side) or 'words' (fused routes)."""
         return "joint" if Modality.TEXT in self.modalities else "words"
+
+    def text_note(self) -> str:
+        """How words are matched with the current encoder, so a shopper knows what to expect."""
+        name = self.settings.encoder
+        if self.text_mode == "joint":
+            return f"Words and photos share one embedding space ('{name}'): describe the product freely."
+        return (
+            f"The current encoder ('{name}') sees pixels only, so words are matched against product titles "
+            "and descriptions, the ~1000 everyday objects the image model recognises (e.g. 'running shoe', "
+            "'sweatshirt', 'wine bottle') and colour names ('red', 'navy'). Brands, fits and materials are "
+            "found only when the titles say them. A joint image-text encoder (ImageBind) understands more."
+        )
 
     def _word_queries(self, text: str) -> list[tuple[np.ndarray, str]]:
         return word_queries(text, self.store.schema.vectors, cache_dir=self.settings.data_dir / "cache")

@@ -106,6 +106,17 @@ def embed_each(encoder: Encoder, products: Sequence[Product], images: Sequence[I
     return Embedded(done, np.concatenate(parts), columns, failed)
 
 
+def concat_embedded(parts: Sequence[Embedded]) -> Embedded:
+    """Several batches' embeddings as one (done indexes the concatenated inputs; failures are dropped)."""
+    done = list(range(sum(len(p.done) for p in parts)))
+    vectors = np.concatenate([p.vectors for p in parts]) if parts else np.zeros((0, 0), np.float32)
+    names = {name for p in parts for name in p.extras}
+    extras = {
+        name: [v for p in parts for v in p.extras.get(name, [None] * len(p.done))] for name in sorted(names)
+    }
+    return Embedded(done, vectors, extras)
+
+
 def _nothing(encoder: Encoder, failed: list[tuple[int, str]]) -> Embedded:
     return Embedded([], np.zeros((0, encoder.dim), dtype=np.float32), {}, failed)
 
