@@ -24,6 +24,7 @@ from lookalike.words.fusion import fuse_rankings
 from lookalike.words.query import word_queries
 
 MAX_TOP_K = 1000
+MAX_EXAMPLES = 32  # product ids one 'similar' query may name (each is read from the store)
 MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
 ImageInput = Image.Image | bytes | str | Path
 
@@ -264,9 +265,22 @@ class SearchService:
         top_k: int = 10,
         category: str | None = None,
     ) -> list[Hit]:
-        """More like these products, less like those: Qdrant's recommend over every view of each."""
+        """More like these products, less like those: Qdrant's recommend over every view of each.
+
+        Ids are taken once each (a positive wins over the same negative) and at most MAX_EXAMPLES in all:
+        every id costs a store read, so a request repeating one id 700 times must not cost 700 reads.
+        """
+        positive = list(dict.fromkeys(positive))
+        negative = [n for n in dict.fromkeys(negative) if n not in positive]
         if not positive:
             raise LookalikeError("give at least one product to find more like")
+        if "" in positive or "" in negative:  # an empty id would stand for every product
+            raise LookalikeError("product ids must not be empty")
+        if len(positive) + len(negative) > MAX_EXAMPLES:
+            raise LookalikeError(
+                f"name at most {MAX_EXAMPLES} products in all (positive and negative); "
+                f"this asked for {len(positive) + len(negative)}"
+            )
         self._check_query(top_k, category)
         pos = [v for pid in positive for v in self._product_vectors(pid)]
         neg = [v for pid in negative for v in self._product_vectors(pid)]
