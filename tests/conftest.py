@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from lookalike import demo_data, encoders
 from lookalike.config import Settings
@@ -59,3 +62,30 @@ def demo_service(tmp_path_factory: pytest.TempPathFactory, demo_catalog: Path, e
     svc.index(demo_catalog)
     yield svc
     svc.close()
+
+
+def _solid_png(
+    color: tuple[int, int, int] = (200, 30, 30), size: int | tuple[int, int] = 64, mode: str = "RGB"
+) -> bytes:
+    """A one-colour PNG (mode "L" takes the colour's first channel); tiny even when its size is huge."""
+    side = (size, size) if isinstance(size, int) else size
+    buf = io.BytesIO()
+    Image.new(mode, side, color if mode == "RGB" else color[0]).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def make_png() -> Callable[..., bytes]:
+    """make_png(color=(200, 30, 30), size=64 or (w, h), mode="RGB"): the bytes of a one-colour PNG."""
+    return _solid_png
+
+
+@pytest.fixture
+def write_png() -> Callable[..., Path]:
+    """write_png(path, color=(200, 30, 30), size=64): a one-colour PNG file at `path`, returned."""
+
+    def write(path: Path, color: tuple[int, int, int] = (200, 30, 30), size: int = 64) -> Path:
+        path.write_bytes(_solid_png(color, size))
+        return path
+
+    return write

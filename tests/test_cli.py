@@ -105,6 +105,8 @@ def test_eval_command_prints_the_encoder_against_both_baselines(
 def test_serving_off_loopback_without_a_key_or_login_is_refused(run) -> None:
     res = run("serve", "--host", "0.0.0.0")
     assert res.exit_code == 2 and "LOOKALIKE_API_KEY" in res.output
+    res = run("serve", "--host", "127.example.com")  # a name, not 127.0.0.0/8 (and it does not resolve)
+    assert res.exit_code == 2 and "LOOKALIKE_API_KEY" in res.output
     res = run("ui", "--host", "0.0.0.0")
     assert res.exit_code == 2 and "--auth" in res.output
     res = run("ui", "--auth", "nocolon")

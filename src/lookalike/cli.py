@@ -1,4 +1,4 @@
-"""`lookalike` command line: a thin face over SearchService."""
+"""`lookalike` command line: a thin front end over SearchService."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.table import Table
 
 from lookalike.config import Settings
 from lookalike.errors import LookalikeError
+from lookalike.net import is_loopback
 from lookalike.records import Hit, IndexReport
 from lookalike.search import SearchService
 
@@ -183,10 +184,6 @@ Insecure = Annotated[
 ]
 
 
-def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def _ready_service() -> SearchService:
     """Open the store and load the model before serving: a locked index fails here, clearly, and the
     first request does not pay (or time out on) the model load."""
@@ -211,7 +208,7 @@ def serve(
 
     from lookalike.api import create_app
 
-    if not _is_loopback(host) and _settings().api_key is None and not insecure:
+    if not is_loopback(host) and _settings().api_key is None and not insecure:
         err.print(
             f"[bold red]error:[/] refusing to serve on {host} with writes open to anyone: set "
             "LOOKALIKE_API_KEY (or pass --insecure)",
@@ -249,7 +246,7 @@ def ui(
     if auth is not None and ":" not in auth:
         err.print("[bold red]error:[/] --auth takes user:password", soft_wrap=True)
         raise typer.Exit(code=2)
-    if not _is_loopback(host) and auth is None and not insecure:
+    if not is_loopback(host) and auth is None and not insecure:
         err.print(
             f"[bold red]error:[/] refusing to serve the UI on {host} without a login (anyone could add "
             "products): pass --auth user:password (or LOOKALIKE_UI_AUTH), or --insecure",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from lookalike.api import create_app
 from lookalike.encoders import minilm
@@ -17,12 +16,6 @@ from lookalike.search import SearchService
 from lookalike.words import vectors as word_vectors
 
 KEY = "s3cret-key"
-
-
-def png_bytes(color: tuple[int, int, int] = (200, 30, 30), size: int = 64) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +90,10 @@ def test_search_image_category_filter(client: TestClient, demo_catalog: Path) ->
 
 
 @pytest.mark.parametrize("top_k", ["0", "1001", "-3", "ten"])
-def test_search_image_top_k_out_of_range_is_422(client: TestClient, top_k: str) -> None:
-    r = search(client, png_bytes(), top_k=top_k)
+def test_search_image_top_k_out_of_range_is_422(
+    client: TestClient, top_k: str, make_png: Callable[..., bytes]
+) -> None:
+    r = search(client, make_png(), top_k=top_k)
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"][-1] == "top_k"
 
@@ -107,15 +102,15 @@ def test_search_image_top_k_out_of_range_is_422(client: TestClient, top_k: str) 
     ("data", "words"),
     [
         (b"this is not an image at all", "not an image"),
-        (png_bytes()[:60], "corrupt"),
+        (None, "corrupt"),  # None: a PNG cut off after 60 bytes
         (b"", "empty"),
     ],
     ids=["text", "truncated", "empty"],
 )
 def test_search_image_bad_uploads_are_422_with_a_clear_detail(
-    client: TestClient, data: bytes, words: str
+    client: TestClient, make_png: Callable[..., bytes], data: bytes | None, words: str
 ) -> None:
-    r = search(client, data, name="upload.png")
+    r = search(client, make_png()[:60] if data is None else data, name="upload.png")
     assert r.status_code == 422
     assert words in r.json()["detail"]
 
@@ -125,9 +120,11 @@ def test_search_image_without_a_file_is_422(client: TestClient) -> None:
     assert r.status_code == 422
 
 
-def test_body_over_the_limit_is_413_before_the_endpoint_runs(demo_service: SearchService) -> None:
+def test_body_over_the_limit_is_413_before_the_endpoint_runs(
+    demo_service: SearchService, make_png: Callable[..., bytes]
+) -> None:
     with TestClient(create_app(demo_service, api_key="", max_upload_bytes=2_000)) as c:
-        r = search(c, png_bytes(size=400) + b"\0" * 4_000)
+        r = search(c, make_png(size=400) + b"\0" * 4_000)
         assert r.status_code == 413
         assert "limit of 2,000 bytes" in r.json()["detail"]
 
@@ -245,11 +242,13 @@ TRAVERSALS = ["..%2F..%2Fetc", "%2E%2E%2F%2E%2E%2Fetc", "../../etc", "..%252F..%
 
 
 @pytest.mark.parametrize("name", TRAVERSALS)
-def test_path_traversal_as_category_or_id_is_404(client: TestClient, name: str) -> None:
+def test_path_traversal_as_category_or_id_is_404(
+    client: TestClient, name: str, make_png: Callable[..., bytes]
+) -> None:
     assert client.get(f"/categories/{name}/products").status_code == 404
     assert client.get(f"/products/{name}/image").status_code == 404
     assert client.get(f"/products/{name}/similar").status_code == 404
-    assert search(client, png_bytes(), category=name.replace("%2F", "/")).status_code == 404
+    assert search(client, make_png(), category=name.replace("%2F", "/")).status_code == 404
 
 
 def test_product_image_serves_only_indexed_views(client: TestClient, demo_catalog: Path) -> None:
@@ -275,9 +274,11 @@ def test_product_image_serves_only_indexed_views(client: TestClient, demo_catalo
 
 
 # -- write endpoints -----------------------------------------------------------------------------------
-def test_writes_need_the_api_key(writable: tuple[TestClient, SearchService]) -> None:
+def test_writes_need_the_api_key(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, _ = writable
-    files = {"files": ("red.png", png_bytes(), "image/png")}
+    files = {"files": ("red.png", make_png(), "image/png")}
     for headers in ({}, {"X-API-Key": "wrong"}, {"X-API-Key": ""}):
         r = client.post("/products", files=files, data={"category": "Red"}, headers=headers)
         assert r.status_code == 401, headers
@@ -329,11 +330,13 @@ def test_add_product_then_find_it(writable: tuple[TestClient, SearchService], de
     assert [p["product_id"] for p in page["products"]] == ["house-red"]
 
 
-def test_add_several_files_one_product_each(writable: tuple[TestClient, SearchService]) -> None:
+def test_add_several_files_one_product_each(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, service = writable
     files = [
-        ("files", ("Red Mug.PNG", png_bytes((220, 20, 20)), "image/png")),
-        ("files", ("blue mug.png", png_bytes((20, 20, 220)), "image/png")),
+        ("files", ("Red Mug.PNG", make_png((220, 20, 20)), "image/png")),
+        ("files", ("blue mug.png", make_png((20, 20, 220)), "image/png")),
     ]
     r = client.post("/products", files=files, data={"category": "Mugs"}, headers={"X-API-Key": KEY})
     assert r.status_code == 201, r.text
@@ -341,11 +344,13 @@ def test_add_several_files_one_product_each(writable: tuple[TestClient, SearchSe
     assert service.categories()["Mugs"] == 2
 
 
-def test_add_refuses_the_whole_batch_if_one_file_is_bad(writable: tuple[TestClient, SearchService]) -> None:
+def test_add_refuses_the_whole_batch_if_one_file_is_bad(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, service = writable
     before = service.info().points
     files = [
-        ("files", ("good.png", png_bytes(), "image/png")),
+        ("files", ("good.png", make_png(), "image/png")),
         ("files", ("evil.png", b"<?php system($_GET['c']); ?>", "image/png")),
     ]
     r = client.post("/products", files=files, data={"category": "Mugs"}, headers={"X-API-Key": KEY})
@@ -365,20 +370,24 @@ def test_add_refuses_the_whole_batch_if_one_file_is_bad(writable: tuple[TestClie
     ],
     ids=["empty", "long", "slash-id", "control-char"],
 )
-def test_add_bad_labels_are_422(service: SearchService, form: dict[str, str]) -> None:
+def test_add_bad_labels_are_422(
+    service: SearchService, form: dict[str, str], make_png: Callable[..., bytes]
+) -> None:
     with TestClient(create_app(service, api_key=KEY)) as client:
-        files = {"files": ("a.png", png_bytes(), "image/png")}
+        files = {"files": ("a.png", make_png(), "image/png")}
         r = client.post("/products", files=files, data=form, headers={"X-API-Key": KEY})
     assert r.status_code == 422
     assert not (service.settings.data_dir / "uploads").exists()
 
 
-def test_replace_and_delete_a_product(writable: tuple[TestClient, SearchService]) -> None:
+def test_replace_and_delete_a_product(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, service = writable
     auth = {"X-API-Key": KEY}
     first = [
-        ("files", ("a.png", png_bytes((250, 0, 0)), "image/png")),
-        ("files", ("b.png", png_bytes((0, 250, 0)), "image/png")),
+        ("files", ("a.png", make_png((250, 0, 0)), "image/png")),
+        ("files", ("b.png", make_png((0, 250, 0)), "image/png")),
     ]
     assert (
         client.post(
@@ -390,7 +399,7 @@ def test_replace_and_delete_a_product(writable: tuple[TestClient, SearchService]
 
     r = client.post(
         "/products",
-        files=[("files", ("c.png", png_bytes((0, 0, 250)), "image/png"))],
+        files=[("files", ("c.png", make_png((0, 0, 250)), "image/png"))],
         data={"category": "Mugs", "product_id": "mug", "replace": "true"},
         headers=auth,
     )
@@ -414,11 +423,13 @@ def test_replace_and_delete_a_product(writable: tuple[TestClient, SearchService]
     assert "carrot-juice" not in [h["product_id"] for h in search(client, path.read_bytes()).json()["hits"]]
 
 
-def test_writes_are_open_without_a_key(service: SearchService, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_writes_are_open_without_a_key(
+    service: SearchService, monkeypatch: pytest.MonkeyPatch, make_png: Callable[..., bytes]
+) -> None:
     monkeypatch.delenv("LOOKALIKE_API_KEY", raising=False)
     with TestClient(create_app(service)) as c:
         r = c.post(
-            "/products", files={"files": ("a.png", png_bytes(), "image/png")}, data={"category": "Mugs"}
+            "/products", files={"files": ("a.png", make_png(), "image/png")}, data={"category": "Mugs"}
         )
         assert r.status_code == 201
         assert c.get("/health").json()["points"] == 1
@@ -467,7 +478,9 @@ def test_cors_allows_the_configured_origins_only(
         assert too_big.status_code == 413 and too_big.headers["access-control-allow-origin"] == shop["Origin"]
 
 
-def test_a_search_over_the_time_limit_is_answered_503_without_waiting(demo_service: SearchService) -> None:
+def test_a_search_over_the_time_limit_is_answered_503_without_waiting(
+    demo_service: SearchService, make_png: Callable[..., bytes]
+) -> None:
     """The one search slot is taken (as by a search that hangs); the request must get its 503 when
     its time is up, not when the slot frees, and the abandoned worker must give the slot back."""
     svc = _service_with(demo_service, request_timeout=1.0, max_concurrent_searches=1)
@@ -477,7 +490,7 @@ def test_a_search_over_the_time_limit_is_answered_503_without_waiting(demo_servi
         assert slots.acquire(timeout=10)
         try:
             text = c.post("/search/text", json={"text": "red"})
-            image = search(c, png_bytes())
+            image = search(c, make_png())
         finally:
             slots.release()
         for r in (text, image):
@@ -487,12 +500,12 @@ def test_a_search_over_the_time_limit_is_answered_503_without_waiting(demo_servi
         slots.release()
 
 
-def test_reads_can_require_the_api_key(demo_service: SearchService) -> None:
+def test_reads_can_require_the_api_key(demo_service: SearchService, make_png: Callable[..., bytes]) -> None:
     svc = _service_with(demo_service, public_reads=False)
     with TestClient(create_app(svc, api_key=KEY)) as c:
         for r in (
             c.post("/search/text", json={"text": "red"}),
-            search(c, png_bytes()),
+            search(c, make_png()),
             c.get("/categories"),
             c.get("/categories/Juices/products"),
             c.get("/products/white-hoodie/image"),
@@ -505,7 +518,6 @@ def test_reads_can_require_the_api_key(demo_service: SearchService) -> None:
 
 
 def test_audio_search_says_the_image_encoder_has_no_ears(client: TestClient) -> None:
-    import io
     import wave
 
     buf = io.BytesIO()

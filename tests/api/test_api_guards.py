@@ -8,12 +8,11 @@ import io
 import logging
 import shutil
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
@@ -26,14 +25,6 @@ from lookalike.search import SearchService
 
 KEY = "k3y"
 AUTH = {"X-API-Key": KEY}
-
-
-def png(
-    color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (48, 48), mode: str = "RGB"
-) -> bytes:
-    buf = io.BytesIO()
-    Image.new(mode, size, color if mode == "RGB" else color[0]).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture
@@ -60,9 +51,10 @@ def client(demo_service: SearchService) -> Iterator[TestClient]:
 # -- heavy uploads ---------------------------------------------------------------------------------------
 def test_many_huge_one_colour_pngs_are_refused_by_the_pixel_cap_from_their_headers(
     writable: tuple[TestClient, SearchService],
+    make_png: Callable[..., bytes],
 ) -> None:
     client, service = writable
-    huge = png(size=(7000, 7000), mode="L")  # a few KB that would decode to 49 Mpixels
+    huge = make_png(size=(7000, 7000), mode="L")  # a few KB that would decode to 49 Mpixels
     assert len(huge) < 100_000
     before = service.info().points
     r = client.post(
@@ -91,9 +83,11 @@ def test_uploads_are_decoded_in_batches_bounded_by_count_and_pixels() -> None:
     ]
 
 
-def test_an_upload_within_the_cap_is_stored_whole(writable: tuple[TestClient, SearchService]) -> None:
+def test_an_upload_within_the_cap_is_stored_whole(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, service = writable
-    big = [png((i * 60, 90, 200 - i * 50), size=(1500, 1000)) for i in range(4)]
+    big = [make_png((i * 60, 90, 200 - i * 50), size=(1500, 1000)) for i in range(4)]
     r = client.post(
         "/products",
         files=[("files", (f"poster-{i}.png", d)) for i, d in enumerate(big)],
@@ -107,23 +101,27 @@ def test_an_upload_within_the_cap_is_stored_whole(writable: tuple[TestClient, Se
 
 # -- ids and keys ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("pid", [".", ".."])
-def test_dot_ids_are_refused(writable: tuple[TestClient, SearchService], pid: str) -> None:
+def test_dot_ids_are_refused(
+    writable: tuple[TestClient, SearchService], pid: str, make_png: Callable[..., bytes]
+) -> None:
     client, _ = writable
     r = client.post(
         "/products",
-        files=[("files", ("a.png", png()))],
+        files=[("files", ("a.png", make_png()))],
         data={"category": "Mugs", "product_id": pid},
         headers=AUTH,
     )
     assert r.status_code == 422 and "cannot stand in a URL" in r.json()["detail"]
 
 
-def test_ids_that_need_escaping_are_escaped_in_every_url(writable: tuple[TestClient, SearchService]) -> None:
+def test_ids_that_need_escaping_are_escaped_in_every_url(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, _ = writable
     pid = "mug 50% off?#x"
     r = client.post(
         "/products",
-        files=[("files", ("a.png", png()))],
+        files=[("files", ("a.png", make_png()))],
         data={"category": "Mugs", "product_id": pid},
         headers=AUTH,
     )
@@ -183,11 +181,13 @@ def test_a_file_swapped_for_a_link_or_edited_is_not_served(
     assert client.get("/products/carrot-juice/image").status_code == 409
 
 
-def test_error_details_carry_no_server_paths(writable: tuple[TestClient, SearchService]) -> None:
+def test_error_details_carry_no_server_paths(
+    writable: tuple[TestClient, SearchService], make_png: Callable[..., bytes]
+) -> None:
     client, service = writable
     r = client.post(
         "/products",
-        files=[("files", ("a.png", png()))],
+        files=[("files", ("a.png", make_png()))],
         data={"category": "Mugs", "product_id": "mug"},
         headers=AUTH,
     )

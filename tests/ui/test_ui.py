@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import io
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -14,17 +14,6 @@ from lookalike import ui
 from lookalike.config import Settings
 from lookalike.encoders import Encoder
 from lookalike.search import SearchService
-
-
-def write_png(path: Path, color: tuple[int, int, int] = (30, 160, 30), size: int = 48) -> Path:
-    Image.new("RGB", (size, size), color).save(path, format="PNG")
-    return path
-
-
-def _png(size: int = 64) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (size, size), (200, 40, 40)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def test_category_choices_come_from_the_index(demo_service: SearchService) -> None:
@@ -71,21 +60,27 @@ def test_search_photo_without_a_photo_asks_for_one(demo_service: SearchService) 
 
 @pytest.mark.parametrize(
     ("data", "words"),
-    [(_png()[:70], "corrupt"), (b"plain text", "not an image"), (b"", "empty")],
+    [(None, "corrupt"), (b"plain text", "not an image"), (b"", "empty")],
     ids=["corrupt", "text", "empty"],
 )
 def test_search_photo_bad_files_warn_clearly(
-    demo_service: SearchService, tmp_path: Path, data: bytes, words: str
+    demo_service: SearchService,
+    tmp_path: Path,
+    make_png: Callable[..., bytes],
+    data: bytes | None,
+    words: str,
 ) -> None:
     bad = tmp_path / "photo.png"
-    bad.write_bytes(data)
+    bad.write_bytes(make_png()[:70] if data is None else data)  # None: a PNG cut off after 70 bytes
     with pytest.warns(UserWarning, match=words):
         items, ids, status = ui.search_photo(demo_service, str(bad), 5, None)
     assert items == [] and ids == []
     assert status.startswith("⚠") and words in status and "Traceback" not in status
 
 
-def test_search_photo_too_large_warns(tmp_path: Path, encoder: Encoder) -> None:
+def test_search_photo_too_large_warns(
+    tmp_path: Path, encoder: Encoder, write_png: Callable[..., Path]
+) -> None:
     svc = SearchService(Settings(data_dir=tmp_path / "data", max_image_bytes=1_000), encoder=encoder)
     big = write_png(tmp_path / "big.png", size=400)
     with pytest.warns(UserWarning, match="over the limit"):
@@ -183,7 +178,7 @@ def test_catalog_overview_lists_what_is_indexed(demo_service: SearchService) -> 
 
 
 def test_add_to_catalog_saves_safely_and_indexes(
-    service: SearchService, tmp_path: Path, demo_catalog: Path
+    service: SearchService, tmp_path: Path, demo_catalog: Path, write_png: Callable[..., Path]
 ) -> None:
     upload_dir = tmp_path / "gradio-upload"
     upload_dir.mkdir()
@@ -215,7 +210,9 @@ def test_add_to_catalog_saves_safely_and_indexes(
     assert ids[0] == "my-shoe-1"
 
 
-def test_add_to_catalog_as_views_of_one_product(service: SearchService, tmp_path: Path) -> None:
+def test_add_to_catalog_as_views_of_one_product(
+    service: SearchService, tmp_path: Path, write_png: Callable[..., Path]
+) -> None:
     files = [str(write_png(tmp_path / f"view{i}.png", (40 * i, 90, 90))) for i in range(3)]
     status = ui.add_to_catalog(service, files, "Mugs", product_id="big-mug")
     assert "Added **3** image(s)" in status and "big-mug" in status
@@ -237,7 +234,9 @@ def test_add_to_catalog_needs_files_and_a_category(
         assert words in ui.add_to_catalog(service, files, category)
 
 
-def test_add_to_catalog_refuses_too_large_files(tmp_path: Path, encoder: Encoder) -> None:
+def test_add_to_catalog_refuses_too_large_files(
+    tmp_path: Path, encoder: Encoder, write_png: Callable[..., Path]
+) -> None:
     svc = SearchService(Settings(data_dir=tmp_path / "data", max_upload_bytes=2_000), encoder=encoder)
     big = write_png(tmp_path / "big.png", size=600)
     big.write_bytes(big.read_bytes() + b"\0" * 3_000)
@@ -249,7 +248,9 @@ def test_add_to_catalog_refuses_too_large_files(tmp_path: Path, encoder: Encoder
 
 
 # -- the photo input's own decoding -------------------------------------------------------------------
-def test_unreadable_upload_is_a_clear_gradio_error(demo_service: SearchService, tmp_path: Path) -> None:
+def test_unreadable_upload_is_a_clear_gradio_error(
+    demo_service: SearchService, tmp_path: Path, make_png: Callable[..., bytes]
+) -> None:
     demo = ui.build_ui(demo_service)
     image_input = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "query-image")
     junk = tmp_path / "junk.png"
@@ -258,13 +259,8 @@ def test_unreadable_upload_is_a_clear_gradio_error(demo_service: SearchService, 
         image_input.preprocess(ImageData(path=str(junk), orig_name="junk.png"))
     assert info.value.message == ui.NOT_AN_IMAGE
     good = tmp_path / "good.png"
-    good.write_bytes(_png(8))
+    good.write_bytes(make_png(size=8))
     assert image_input.preprocess(ImageData(path=str(good), orig_name="good.png")) == str(good)
-
-
-def test_only_loopback_counts_as_private() -> None:
-    assert ui._is_loopback("127.0.0.1") and ui._is_loopback("::1") and ui._is_loopback("localhost")
-    assert not ui._is_loopback("0.0.0.0") and not ui._is_loopback("192.168.1.10")
 
 
 def test_markdown_escaping_keeps_user_text_inert() -> None:

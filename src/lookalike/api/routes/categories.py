@@ -1,0 +1,64 @@
+"""Categories: what the index holds per category, and pages of a category's products."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Path, Query
+
+from lookalike import catalog_ops
+from lookalike.api.convert import image_url
+from lookalike.api.deps import Searches, Service
+from lookalike.api.schemas import CategoriesOut, CategoryOut, PageOut, ProductOut
+from lookalike.search import MAX_TOP_K
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/categories", response_model=CategoriesOut)
+def categories(service: Service) -> CategoriesOut:
+    """The categories in the index and how many images each holds."""
+    return CategoriesOut(
+        categories=[
+            CategoryOut(name=name, images=n, products_url=f"/categories/{quote(name, safe='')}/products")
+            for name, n in service.categories().items()
+        ]
+    )
+
+
+@router.get("/categories/{name:path}/products", response_model=PageOut)
+async def category_products(
+    name: Annotated[str, Path(description="A category name from GET /categories.")],
+    service: Service,
+    runner: Searches,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 24,
+    shuffle: Annotated[
+        bool, Query(description="Random order; no repeats while paging with one seed.")
+    ] = False,
+    seed: Annotated[int | None, Query(ge=0, description="The seed of a previous shuffled page.")] = None,
+) -> PageOut:
+    """A page of a category's products, in id order or shuffled."""
+    # reads the whole category: under the same time limit and concurrency cap as searches
+    page = await runner.run(
+        lambda: catalog_ops.browse(service, name, offset, limit, shuffle=shuffle, seed=seed)
+    )
+    return PageOut(
+        category=page.category,
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+        seed=page.seed,
+        next_offset=page.next_offset,
+        products=[
+            ProductOut(
+                product_id=p.product_id,
+                category=p.category,
+                title=p.title,
+                views=len(p.views),
+                image_url=image_url(p.product_id),
+            )
+            for p in page.products
+        ],
+    )

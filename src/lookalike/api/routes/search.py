@@ -1,0 +1,123 @@
+"""Searches: by photo, words, photo + words, sound, and "more like these products" (/products/{id}/similar).
+
+Every search runs through the app's SearchRunner: a few at a time, under the request time limit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+
+from lookalike.api.convert import clean_category, hits_out, read_upload
+from lookalike.api.deps import Searches, Service, UploadLimit
+from lookalike.api.schemas import FormCategory, FormTopK, ProductId, SearchOut, TextQuery
+from lookalike.records import Hit
+from lookalike.search import MAX_TOP_K
+
+MAX_EXAMPLES = 32  # product ids one "similar" query may name (each one is read from the store)
+router = APIRouter(tags=["search"])
+
+
+@router.post("/search/image", response_model=SearchOut)
+async def search_image(
+    file: Annotated[UploadFile, File(description="A photo of the product (png, jpg, webp, gif, bmp).")],
+    service: Service,
+    runner: Searches,
+    limit: UploadLimit,
+    top_k: FormTopK = 10,
+    category: FormCategory = None,
+) -> SearchOut:
+    """The products that look most like the photo, best first (one hit per product)."""
+    started = time.perf_counter()
+    name, data = await read_upload(file, limit)
+
+    def work() -> list[Hit]:
+        image = service.load_query_image(data, name=name)
+        return service.search_image(image, top_k=top_k, category=clean_category(category))
+
+    return hits_out(await runner.run(work), started)
+
+
+@router.post("/search/text", response_model=SearchOut)
+async def search_text(query: TextQuery, service: Service, runner: Searches) -> SearchOut:
+    """Products matching words: in the encoder's joint space where it embeds text, otherwise
+    through product titles, recognised object classes and colour names (see /health text_search)."""
+    started = time.perf_counter()
+    hits = await runner.run(
+        lambda: service.search_text(query.text, top_k=query.top_k, category=clean_category(query.category))
+    )
+    return hits_out(hits, started)
+
+
+@router.post("/search/combined", response_model=SearchOut)
+async def search_combined(
+    file: Annotated[UploadFile, File(description="A photo of the product.")],
+    text: Annotated[str, Form(min_length=1, max_length=500, description="Words that refine the photo.")],
+    service: Service,
+    runner: Searches,
+    limit: UploadLimit,
+    weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
+    top_k: FormTopK = 10,
+    category: FormCategory = None,
+) -> SearchOut:
+    """A photo refined by words ("…but in blue"); /health text_search says how words are matched."""
+    started = time.perf_counter()
+    name, data = await read_upload(file, limit)
+
+    def work() -> list[Hit]:
+        image = service.load_query_image(data, name=name)
+        return service.search_combined(
+            image, text, weight=weight, top_k=top_k, category=clean_category(category)
+        )
+
+    return hits_out(await runner.run(work), started)
+
+
+@router.post("/search/audio", response_model=SearchOut)
+async def search_audio(
+    file: Annotated[UploadFile, File(description="A sound (16-bit PCM WAV), e.g. a coffee machine.")],
+    service: Service,
+    runner: Searches,
+    limit: UploadLimit,
+    top_k: FormTopK = 10,
+    category: FormCategory = None,
+) -> SearchOut:
+    """Products that sound like the recording: encoders with audio only (ImageBind); 501 otherwise."""
+    started = time.perf_counter()
+    _, data = await read_upload(file, limit)
+
+    def work() -> list[Hit]:
+        # the encoder reads a file: a private temp file, never a name the caller chose
+        with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+            tmp.write(data)
+            tmp.flush()
+            return service.search_audio(tmp.name, top_k=top_k, category=clean_category(category))
+
+    return hits_out(await runner.run(work), started)
+
+
+@router.get("/products/{product_id:path}/similar", response_model=SearchOut)
+async def similar(
+    product_id: ProductId,
+    service: Service,
+    runner: Searches,
+    positive: Annotated[list[str], Query(description="More product ids to find more like.")] = [],  # noqa: B006
+    negative: Annotated[list[str], Query(description="Product ids to steer away from.")] = [],  # noqa: B006
+    top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 10,
+    category: Annotated[str | None, Query(description="Only products of this category.")] = None,
+) -> SearchOut:
+    """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
+    started = time.perf_counter()
+    pos = list(dict.fromkeys([product_id, *positive]))
+    neg = [n for n in dict.fromkeys(negative) if n not in pos]  # each id costs a store read: once
+    if "" in pos or "" in neg:  # an empty id would stand for every product
+        raise HTTPException(422, "product ids must not be empty")
+    if len(pos) + len(neg) > MAX_EXAMPLES:
+        raise HTTPException(
+            422, f"at most {MAX_EXAMPLES} different product ids in all (the product, positive, negative)"
+        )
+    hits = await runner.run(lambda: service.similar(pos, neg, top_k=top_k, category=clean_category(category)))
+    return hits_out(hits, started)

@@ -1,0 +1,120 @@
+"""Request and response models of the REST API, and the parameter types its routes share.
+
+The parameter types live at module level: with postponed annotations FastAPI resolves them from the
+globals of the module that uses them, so routes import them by name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Path
+from pydantic import BaseModel, ConfigDict, Field
+
+from lookalike.search import MAX_TOP_K
+
+TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
+ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
+FormTopK = Annotated[int, Form(ge=1, le=MAX_TOP_K, description="How many products to return.")]
+FormCategory = Annotated[str | None, Form(description="Only products of this category.")]
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float = Field(
+        description="Higher is closer. Cosine similarity of the best-matching view for photo and joint "
+        "queries (photo + words: the weighted blend); for words with an image-only encoder, a "
+        "reciprocal-rank-fusion score (about 0.01–0.05)."
+    )
+    product_id: str
+    category: str
+    title: str | None
+    rel_path: str = Field(description="The matching image's path inside its catalog.")
+    point_id: str
+    image_url: str = Field(description="URL of the matching image.")
+
+
+class SearchOut(BaseModel):
+    hits: list[HitOut]
+    took_ms: float
+
+
+class TextQuery(BaseModel):
+    model_config = ConfigDict(strict=True)  # JSON `"top_k": true` is a mistake, not 1
+
+    text: str = Field(min_length=1, max_length=500, description="Words describing the product.")
+    top_k: TopK = 10
+    category: str | None = None
+
+
+class CategoryOut(BaseModel):
+    name: str
+    images: int
+    products_url: str
+
+
+class CategoriesOut(BaseModel):
+    categories: list[CategoryOut]
+
+
+class ProductOut(BaseModel):
+    product_id: str
+    category: str
+    title: str | None
+    views: int
+    image_url: str
+
+
+class PageOut(BaseModel):
+    category: str
+    total: int = Field(description="Products in the category.")
+    offset: int
+    limit: int
+    seed: int | None = Field(description="Shuffle seed: pass it back with next_offset for the next page.")
+    next_offset: int | None
+    products: list[ProductOut]
+
+
+class AddedOut(BaseModel):
+    product_id: str
+    category: str
+    point_id: str
+    rel_path: str
+    image_url: str
+
+
+class AddOut(BaseModel):
+    added: list[AddedOut]
+    replaced: int = Field(description="Images of the product removed first (replace=true).")
+
+
+class ViewOut(BaseModel):
+    point_id: str
+    rel_path: str
+    image_url: str
+    file_ok: bool = Field(description="False when the image file is gone: see `lookalike clean`.")
+
+
+class ProductDetailOut(BaseModel):
+    product_id: str
+    category: str
+    title: str | None
+    views: list[ViewOut] = Field(description="Every image of the product the index holds, in path order.")
+
+
+class DeleteOut(BaseModel):
+    product_id: str
+    deleted: int = Field(description="Images removed from the index.")
+
+
+class HealthOut(BaseModel):
+    status: str
+    version: str
+    encoder: str
+    dim: int
+    backend: str
+    points: int
+    categories: int
+    text_search: str = Field(
+        description="'joint' (the encoder embeds text) or 'words' (titles, classes, colours)"
+    )

@@ -1,0 +1,72 @@
+"""The "Search by photo" tab: upload, webcam or paste a photo, or click an example; click a hit for more."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from lookalike.search import SearchService
+from lookalike.ui.components import (
+    category_dropdown,
+    photo_input,
+    results_gallery,
+    results_slider,
+    unselected,
+)
+from lookalike.ui.handlers import ALL_CATEGORIES, DEFAULT_TOP_K, more_like_this, run_example, search_photo
+
+
+@dataclass
+class PhotoTab:
+    query: gr.Image
+    category: gr.Dropdown
+    top_k: gr.Slider
+    examples: gr.Gallery
+    example_ids: gr.State
+    results: gr.Gallery
+    ids: gr.State
+    status: gr.Markdown
+
+    @property
+    def outputs(self) -> list[Any]:
+        """Where a search's (gallery, ids, status) go; other tabs show their "more like this" here."""
+        return [self.results, self.ids, self.status]
+
+
+def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
+    with gr.Tab("Search by photo", id="photo"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                query = photo_input("query-image")
+                with gr.Row():
+                    category = category_dropdown(choices, ALL_CATEGORIES, scale=2)
+                    top_k = results_slider(DEFAULT_TOP_K, scale=2)
+                search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
+            with gr.Column(scale=3):
+                gr.Markdown("**No photo at hand? Click an example from the catalog:**")
+                examples = gr.Gallery(
+                    label="Examples", columns=4, height=260, allow_preview=False, elem_id="examples"
+                )
+        status = gr.Markdown(elem_id="photo-status")
+        results = results_gallery("Results — click one for more like it", "photo-results")
+        ids = gr.State([])
+        example_ids = gr.State([])
+        tab = PhotoTab(query, category, top_k, examples, example_ids, results, ids, status)
+
+        def on_select(hit_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
+            items, new_ids, text = more_like_this(service, hit_ids, evt.index, k, cat)
+            return unselected(items), new_ids, text
+
+        def on_example(ex_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
+            image, items, new_ids, text = run_example(service, ex_ids, evt.index, k, cat)
+            return image, unselected(items), new_ids, text
+
+        outs = tab.outputs
+        search_btn.click(partial(search_photo, service), [query, top_k, category], outs)
+        query.input(partial(search_photo, service), [query, top_k, category], outs)  # upload, webcam, paste
+        results.select(on_select, [ids, top_k, category], outs)
+        examples.select(on_example, [example_ids, top_k, category], [query, *outs])
+    return tab
