@@ -25,8 +25,9 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from lookalike import catalog_ops, ingest
+from lookalike import ingest
 from lookalike.api import create_app
+from lookalike.catalog_service import CatalogService
 from lookalike.config import Settings
 from lookalike.encoders import Encoder
 from lookalike.errors import SchemaMismatchError, StoreError
@@ -300,7 +301,7 @@ def test_collection_deleted_while_open_is_a_store_error(service: SearchService, 
     shutil.rmtree(service.settings.store_dir)
     try:
         with pytest.raises(StoreError, match=str(service.settings.store_dir)):
-            catalog_ops.add_images(service, [("a.png", _encoded(_photo(1), "PNG"))], "Mugs")
+            CatalogService(service).add_images([("a.png", _encoded(_photo(1), "PNG"))], "Mugs")
     finally:
         with contextlib.suppress(Exception):  # flushing into the deleted folder fails too
             service.close()
@@ -309,7 +310,7 @@ def test_collection_deleted_while_open_is_a_store_error(service: SearchService, 
 def test_server_collection_deleted_while_open_is_a_store_error(settings: Settings, encoder: Encoder) -> None:
     s = settings.model_copy(update={"qdrant_url": ":memory:"})
     with SearchService(s, encoder=encoder) as svc:
-        catalog_ops.add_images(svc, [("a.png", _encoded(_photo(1), "PNG"))], "Mugs")
+        CatalogService(svc).add_images([("a.png", _encoded(_photo(1), "PNG"))], "Mugs")
         svc.store._client.delete_collection(s.collection)  # type: ignore[attr-defined]
         with pytest.raises(StoreError, match=s.collection):
             svc.categories()

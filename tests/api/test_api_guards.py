@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from lookalike import catalog_ops
-from lookalike.api import MAX_EXAMPLES, create_app
+from lookalike.api import create_app
+from lookalike.catalog_service import CatalogService, files, uploads
 from lookalike.cli import app as cli_app
 from lookalike.config import Settings
 from lookalike.errors import LookalikeError
-from lookalike.search import SearchService
+from lookalike.search import MAX_EXAMPLES, SearchService
 
 KEY = "k3y"
 AUTH = {"X-API-Key": KEY}
@@ -68,12 +68,12 @@ def test_many_huge_one_colour_pngs_are_refused_by_the_pixel_cap_from_their_heade
     assert "980,000,000 pixels" in detail and "100,000,000 per request" in detail
     assert "LOOKALIKE_MAX_UPLOAD_PIXELS" in detail
     assert service.info().points == before
-    assert not catalog_ops.uploads_root(service).exists()
+    assert not CatalogService(service).uploads_root.exists()
 
 
 def test_uploads_are_decoded_in_batches_bounded_by_count_and_pixels() -> None:
-    headers = [catalog_ops._Header(f"{i}.png", b"", px) for i, px in enumerate([10, 10, 30, 5, 5, 5, 40, 1])]
-    batches = catalog_ops._batches(headers, size=3, pixels=30)
+    headers = [uploads.Header(f"{i}.png", b"", px) for i, px in enumerate([10, 10, 30, 5, 5, 5, 40, 1])]
+    batches = uploads.batches(headers, size=3, pixels=30)
     assert [[h.label for h in b] for b in batches] == [
         ["0.png", "1.png"],
         ["2.png"],
@@ -164,9 +164,9 @@ def test_a_file_swapped_for_a_link_or_edited_is_not_served(
     target = juices / "Juices" / "carrot-juice-1.png"
     original = target.read_bytes()
     assert client.get("/products/carrot-juice/image").content == original
-    hits_before = catalog_ops._file_sha.cache_info().hits
+    hits_before = files._file_sha.cache_info().hits
     assert client.get("/products/carrot-juice/image").status_code == 200
-    assert catalog_ops._file_sha.cache_info().hits == hits_before + 1  # unchanged: not hashed again
+    assert files._file_sha.cache_info().hits == hits_before + 1  # unchanged: not hashed again
 
     secret = juices / "secret.txt"
     secret.write_bytes(b"not for the public")
@@ -192,7 +192,7 @@ def test_error_details_carry_no_server_paths(
         headers=AUTH,
     )
     url = r.json()["added"][0]["image_url"]
-    next(catalog_ops.uploads_root(service).rglob("*.png")).unlink()
+    next(CatalogService(service).uploads_root.rglob("*.png")).unlink()
     r = client.get(url)
     assert r.status_code == 404
     assert "gone" in r.json()["detail"] and "/" not in r.json()["detail"]

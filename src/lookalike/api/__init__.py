@@ -1,6 +1,6 @@
 """REST API over SearchService (FastAPI; OpenAPI docs at /docs).
 
-A thin front end: every endpoint calls SearchService or lookalike.catalog_ops, maps lookalike's errors
+A thin front end: every endpoint calls SearchService or CatalogService, maps lookalike's errors
 to 4xx/5xx with a `detail` a shop owner can read, and never lets a user string reach the file system:
 categories and ids are looked up in the index, and images are served only from the path the index
 stores for that product.
@@ -19,10 +19,8 @@ from lookalike.api.app import create_app
 from lookalike.api.errors import PathScrubber, safe_text, status_of
 from lookalike.api.limits import SearchRunner, WriteRunner
 from lookalike.api.middleware import BodyLimit
-from lookalike.api.routes.search import MAX_EXAMPLES
 
 __all__ = [
-    "MAX_EXAMPLES",
     "BodyLimit",
     "PathScrubber",
     "SearchRunner",

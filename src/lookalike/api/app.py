@@ -19,6 +19,7 @@ from lookalike.api.errors import PathScrubber, add_error_handlers
 from lookalike.api.limits import SearchRunner, WriteRunner
 from lookalike.api.middleware import BodyLimit
 from lookalike.api.routes import categories, health, products, search
+from lookalike.catalog_service import CatalogService
 from lookalike.config import API_KEY_RULE, Settings, is_header_safe
 from lookalike.errors import LookalikeError
 from lookalike.search import SearchService
@@ -62,6 +63,7 @@ def create_app(
             max_age=600,
         )
     app.state.service = service
+    app.state.catalog = CatalogService(service)
     app.state.api_key = key
     app.state.max_upload_bytes = limit
     app.state.search_runner = SearchRunner(settings.request_timeout, settings.max_concurrent_searches)

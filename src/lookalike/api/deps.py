@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 from starlette.requests import Request
 
 from lookalike.api.limits import SearchRunner, WriteRunner
+from lookalike.catalog_service import CatalogService
 from lookalike.search import SearchService
 
 api_key_header = APIKeyHeader(
@@ -23,6 +24,10 @@ api_key_header = APIKeyHeader(
 
 def get_service(request: Request) -> SearchService:
     return request.app.state.service
+
+
+def get_catalog(request: Request) -> CatalogService:
+    return request.app.state.catalog
 
 
 def get_search_runner(request: Request) -> SearchRunner:
@@ -47,6 +52,7 @@ def require_key(request: Request, given: Annotated[str | None, Security(api_key_
 
 
 Service = Annotated[SearchService, Depends(get_service)]
+Catalog = Annotated[CatalogService, Depends(get_catalog)]
 Searches = Annotated[SearchRunner, Depends(get_search_runner)]
 Writes = Annotated[WriteRunner, Depends(get_write_runner)]
 UploadLimit = Annotated[int, Depends(get_upload_limit)]

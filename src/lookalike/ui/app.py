@@ -7,7 +7,6 @@ from typing import Any
 
 import gradio as gr
 
-from lookalike import catalog_ops
 from lookalike.net import is_loopback
 from lookalike.search import SearchService
 from lookalike.ui.handlers import (
@@ -28,7 +27,7 @@ log = logging.getLogger(__name__)
 def build_ui(service: SearchService, *, page_size: int = DEFAULT_PAGE_SIZE) -> gr.Blocks:
     """The whole web UI over `service`; categories and examples are read from the index on each page load."""
     choices = category_choices(service)
-    note = "ℹ " + md(catalog_ops.text_note(service))
+    note = "ℹ " + md(service.text_note())
     with gr.Blocks(
         title="lookalike — find similar products",
         analytics_enabled=False,

@@ -16,7 +16,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from lookalike import catalog_ops
+from lookalike.catalog_service import AddReport, BrowsePage, CatalogService
 from lookalike.errors import LookalikeError
 from lookalike.records import Hit, Product
 from lookalike.search import SearchService
@@ -56,7 +56,7 @@ def _caption(hit: Hit) -> str:
 
 
 def _found(service: SearchService, hits: Sequence[Hit], what: str) -> Found:
-    items = [(catalog_ops.thumbnail(service, h.product), _caption(h)) for h in hits]
+    items = [(CatalogService(service).thumbnail(h.product), _caption(h)) for h in hits]
     status = f"**{len(hits)}** product(s) {what}" if hits else f"No products {what}."
     return items, [h.product.product_id for h in hits], status
 
@@ -98,8 +98,8 @@ def more_like_this(
 
 def example_gallery(service: SearchService) -> tuple[list[GalleryItem], list[str]]:
     """One photo per category from the index, for a newcomer to click."""
-    products = catalog_ops.examples(service)
-    return [(catalog_ops.thumbnail(service, p, 160), p.product_id) for p in products], [
+    products = CatalogService(service).examples()
+    return [(CatalogService(service).thumbnail(p, 160), p.product_id) for p in products], [
         p.product_id for p in products
     ]
 
@@ -157,9 +157,9 @@ def search_photo_words(
 
 
 # -- browse ----------------------------------------------------------------------------------------------
-def _page_items(service: SearchService, page: catalog_ops.BrowsePage) -> tuple[list[GalleryItem], list[str]]:
+def _page_items(service: SearchService, page: BrowsePage) -> tuple[list[GalleryItem], list[str]]:
     items = [
-        (catalog_ops.thumbnail(service, p.cover), f"{p.product_id} · {len(p.views)} photo(s)")
+        (CatalogService(service).thumbnail(p.cover), f"{p.product_id} · {len(p.views)} photo(s)")
         for p in page.products
     ]
     return items, [p.product_id for p in page.products]
@@ -174,12 +174,12 @@ def browse_page(
     size = int(page_size)
     page = max(int(page), 0)
     try:
-        result = catalog_ops.browse(service, category, page * size, size)
+        result = CatalogService(service).browse(category, page * size, size)
         total = result.total
         pages = max(1, -(-total // size))
         if page >= pages:  # past the end (the category shrank, or "Next" on the last page)
             page = pages - 1
-            result = catalog_ops.browse(service, category, page * size, size)
+            result = CatalogService(service).browse(category, page * size, size)
     except LookalikeError as exc:
         return [], [], fail(exc), 0
     items, ids = _page_items(service, result)
@@ -200,7 +200,7 @@ def shuffle_page(
     fresh = state.get("category") != category or state.get("size") != size or state.get("offset") is None
     seed, offset = (None, 0) if fresh else (state["seed"], state["offset"])
     try:
-        page = catalog_ops.browse(service, category, offset, size, shuffle=True, seed=seed)
+        page = CatalogService(service).browse(category, offset, size, shuffle=True, seed=seed)
     except LookalikeError as exc:
         return [], [], fail(exc), {}
     items, ids = _page_items(service, page)
@@ -277,15 +277,14 @@ def add_to_catalog(
 
     try:
         report = (
-            catalog_ops.add_images(
-                service,
+            CatalogService(service).add_images(
                 uploads,
                 category,
                 product_id=(product_id or "").strip() or None,
                 progress=report_progress,
             )
             if uploads
-            else catalog_ops.AddReport()
+            else AddReport()
         )
     except LookalikeError as exc:
         return fail(exc)

@@ -7,9 +7,8 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
 
-from lookalike import catalog_ops
 from lookalike.api.convert import image_url
-from lookalike.api.deps import Searches, Service
+from lookalike.api.deps import Catalog, Searches, Service
 from lookalike.api.schemas import CategoriesOut, CategoryOut, PageOut, ProductOut
 from lookalike.search import MAX_TOP_K
 
@@ -30,7 +29,7 @@ def categories(service: Service) -> CategoriesOut:
 @router.get("/categories/{name:path}/products", response_model=PageOut)
 async def category_products(
     name: Annotated[str, Path(description="A category name from GET /categories.")],
-    service: Service,
+    catalog: Catalog,
     runner: Searches,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 24,
@@ -41,9 +40,7 @@ async def category_products(
 ) -> PageOut:
     """A page of a category's products, in id order or shuffled."""
     # reads the whole category: under the same time limit and concurrency cap as searches
-    page = await runner.run(
-        lambda: catalog_ops.browse(service, name, offset, limit, shuffle=shuffle, seed=seed)
-    )
+    page = await runner.run(lambda: catalog.browse(name, offset, limit, shuffle=shuffle, seed=seed))
     return PageOut(
         category=page.category,
         total=page.total,

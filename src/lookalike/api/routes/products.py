@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import FileResponse
 
-from lookalike import catalog_ops
 from lookalike.api.convert import image_url, read_upload
-from lookalike.api.deps import Service, UploadLimit, Writes, require_key
+from lookalike.api.deps import Catalog, UploadLimit, Writes, require_key
 from lookalike.api.schemas import AddedOut, AddOut, DeleteOut, ProductDetailOut, ProductId, ViewOut
+from lookalike.catalog_service import MAX_NAME_CHARS
 
 MEDIA_TYPES = {
     ".png": "image/png",
@@ -35,12 +35,12 @@ write_router = APIRouter(tags=["products"], dependencies=[Depends(require_key)])
 )
 def product_image(
     product_id: ProductId,
-    service: Service,
+    catalog: Catalog,
     view: Annotated[int, Query(ge=0, description="Which image of the product (0 = first).")] = 0,
     point: Annotated[str | None, Query(description="A hit's point_id: the image that matched.")] = None,
 ) -> FileResponse:
     """A product image, served from the path the index stores for that product (nothing else)."""
-    path = catalog_ops.product_image_path(service, product_id, view=view, point=point)
+    path = catalog.product_image_path(product_id, view=view, point=point)
     media = MEDIA_TYPES.get(path.suffix.lower(), "application/octet-stream")
     return FileResponse(path, media_type=media, headers={"X-Content-Type-Options": "nosniff"})
 
@@ -48,8 +48,8 @@ def product_image(
 @write_router.post("/products", response_model=AddOut, status_code=201)
 async def add_products(
     files: Annotated[list[UploadFile], File(description="One or more product images.")],
-    category: Annotated[str, Form(min_length=1, max_length=catalog_ops.MAX_NAME_CHARS)],
-    service: Service,
+    category: Annotated[str, Form(min_length=1, max_length=MAX_NAME_CHARS)],
+    catalog: Catalog,
     writer: Writes,
     limit: UploadLimit,
     product_id: Annotated[
@@ -69,8 +69,7 @@ async def add_products(
         raise HTTPException(422, "replace=true needs the product_id whose images to replace")
     uploads = [await read_upload(f, limit) for f in files]
     report = await writer.run(
-        lambda: catalog_ops.add_images(
-            service,
+        lambda: catalog.add_images(
             uploads,
             category,
             product_id=product_id,
@@ -93,9 +92,9 @@ async def add_products(
 
 
 @router.get("/products/{product_id:path}", response_model=ProductDetailOut)
-def get_product(product_id: ProductId, service: Service) -> ProductDetailOut:
+def get_product(product_id: ProductId, catalog: Catalog) -> ProductDetailOut:
     """What the index holds for a product: each image, and whether its file is still there."""
-    views = catalog_ops.product_views(service, product_id)
+    views = catalog.product_views(product_id)
     first = views[0][1]
     return ProductDetailOut(
         product_id=product_id,
@@ -114,7 +113,7 @@ def get_product(product_id: ProductId, service: Service) -> ProductDetailOut:
 
 
 @write_router.delete("/products/{product_id:path}", response_model=DeleteOut)
-async def delete_product(product_id: ProductId, service: Service, writer: Writes) -> DeleteOut:
+async def delete_product(product_id: ProductId, catalog: Catalog, writer: Writes) -> DeleteOut:
     """Remove a product and all its images from the index (uploaded files are deleted too)."""
-    deleted = await writer.run(lambda: catalog_ops.delete_product(service, product_id))
+    deleted = await writer.run(lambda: catalog.delete_product(product_id))
     return DeleteOut(product_id=product_id, deleted=deleted)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from lookalike.api.convert import clean_category, hits_out, read_upload
 from lookalike.api.deps import Searches, Service, UploadLimit
@@ -17,7 +17,6 @@ from lookalike.api.schemas import FormCategory, FormTopK, ProductId, SearchOut, 
 from lookalike.records import Hit
 from lookalike.search import MAX_TOP_K
 
-MAX_EXAMPLES = 32  # product ids one "similar" query may name (each one is read from the store)
 router = APIRouter(tags=["search"])
 
 
@@ -111,13 +110,8 @@ async def similar(
 ) -> SearchOut:
     """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
     started = time.perf_counter()
-    pos = list(dict.fromkeys([product_id, *positive]))
-    neg = [n for n in dict.fromkeys(negative) if n not in pos]  # each id costs a store read: once
-    if "" in pos or "" in neg:  # an empty id would stand for every product
-        raise HTTPException(422, "product ids must not be empty")
-    if len(pos) + len(neg) > MAX_EXAMPLES:
-        raise HTTPException(
-            422, f"at most {MAX_EXAMPLES} different product ids in all (the product, positive, negative)"
-        )
-    hits = await runner.run(lambda: service.similar(pos, neg, top_k=top_k, category=clean_category(category)))
+    pos = [product_id, *positive]  # the service takes each id once, at most MAX_EXAMPLES in all (422)
+    hits = await runner.run(
+        lambda: service.similar(pos, negative, top_k=top_k, category=clean_category(category))
+    )
     return hits_out(hits, started)
