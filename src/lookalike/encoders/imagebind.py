@@ -12,6 +12,9 @@ CPU-only torch. Vision and text follow data.py exactly; audio follows it too (ka
 clip sampling in plain torch ops) except that stereo is mixed down to mono where data.py keeps only the
 first channel, and files are read with the stdlib `wave` module: PCM WAV only (8/16/24/32-bit, any rate).
 Other formats can be passed as (waveform, sample_rate).
+
+Longer than most modules (~580 lines) on purpose: the three preprocessing pipelines must stay next to the
+model they feed and to the checkpoint loading, so that one file says exactly what ImageBind receives.
 """
 
 from __future__ import annotations
