@@ -95,19 +95,12 @@ class Bench:
 
         return run
 
-    # (e) pooled proposals → k distinct regions re-encoded as crops
-    def propose_crop(
-        self, side: int, scales: Sequence[float], k: int, margin: float, overlap: float = 0.5, nms: float = 0.5
-    ) -> Method:
+    # (e) pooled proposals → k distinct regions re-encoded as crops: the module's pipeline
+    def locate(self, settings: regions.RegionSettings) -> Method:
         def run(img: Image.Image) -> Outcome:
-            boxes = regions.grid(img.size, scales, overlap)
-            pooled = regions.pooled_vectors(self.encoder, img, boxes, side)  # type: ignore[arg-type]
-            # only the best product per region is needed to choose regions
-            prop = [RegionResult(b, self.hits(v, 1)) for v, b in zip(pooled, boxes, strict=True)]
-            chosen = [g.box for g in regions.group(prop, max_products=k, iou=nms)]
-            vecs = self.encoder.embed_images([img] + [img.crop(b.corners()) for b in chosen])
-            res = self.results(vecs, [None, *chosen])
-            return _outcome(res, margin)
+            found = regions.locate(img, self.encoder, self.hits, TOP, settings)
+            groups = found.groups or [regions.Group(Box(0, 0, 1, 1), [])]
+            return Outcome([m.product_id for m in found.matches], groups)
 
         return run
 
@@ -210,7 +203,7 @@ def methods(b: Bench, quick: bool) -> dict[str, Method]:
         "(c) pooled@224 grid": b.pooled(224, (0.9, 0.7, 0.5), 0.0),
         "(c) pooled@448 grid": b.pooled(448, (0.9, 0.7, 0.5), 0.0),
         "(d) saliency box + crop": b.saliency(224, 0.5, 0.0),
-        "(e) pooled@448 → 3 crops": b.propose_crop(448, (0.9, 0.7, 0.5), 3, 0.0),
+        "(e) pooled@448 → 3 crops": b.locate(regions.RegionSettings()),
     }
     return m
 

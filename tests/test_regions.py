@@ -1,4 +1,4 @@
-"""Region boxes, proposals, pooling, fusion and grouping; plus the real encoder finding a product in a scene."""
+"""Region boxes, proposals, pooling, fusion, grouping; the real encoder finding a product in a scene."""
 
 from __future__ import annotations
 
@@ -100,7 +100,9 @@ def test_grid_refuses_bad_parameters() -> None:
 def test_pool_averages_the_cells_under_a_box() -> None:
     # 2 channels on a 3×4 map of a 400×300 image: each cell is 100×100 px
     fmap = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
-    whole, cell, block = regions.pool(fmap, [Box(0, 0, 400, 300), Box(100, 100, 100, 100), Box(0, 0, 200, 200)], SIZE)
+    whole, cell, block = regions.pool(
+        fmap, [Box(0, 0, 400, 300), Box(100, 100, 100, 100), Box(0, 0, 200, 200)], SIZE
+    )
     expect_whole = fmap.mean(axis=(1, 2))
     assert np.allclose(whole, expect_whole / np.linalg.norm(expect_whole), atol=1e-6)
     expect_cell = fmap[:, 1, 1]
@@ -155,3 +157,33 @@ def test_group_keeps_distinct_boxes_and_products() -> None:
     assert [(g.box, g.hits[0][0]) for g in groups] == [(left, "beer"), (mid, "shoe")]
     assert [g.box for g in regions.group(res, max_products=1)] == [left]
     assert [g.box for g in regions.group(res, min_score=0.88)] == [left]
+
+
+# -- the real encoder and store -------------------------------------------------------------------------
+def test_locate_finds_products_whole_image_search_misses(demo_service, demo_catalog) -> None:
+    """Products pasted into real photos: the region pipeline ranks more of them first than the whole photo,
+    and where it does, the region it names lies on the product."""
+    pytest.importorskip("skimage")
+    from lookalike import augment, scenes
+    from lookalike.catalog import scan
+
+    files = scan(demo_catalog)
+    photos = [augment.open_rgba(f.path) for f in files]
+
+    def search(vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        return [(h.product.product_id, h.score) for h in demo_service.search_vector(vector, top_k=k)]
+
+    encoder = demo_service.encoder
+    whole_first = region_first = 0
+    for q in scenes.queries(len(photos), "single", seed=7)[::5]:  # 9 scenes spread over the catalog
+        scene = scenes.render(q, photos)
+        truth = files[scene.products[0].source].product_id
+        whole_first += search(encoder.embed_images([scene.image])[0], 1)[0][0] == truth
+        found = regions.locate(scene.image, encoder, search, top_k=5)
+        assert len(found.matches) == 5
+        if found.matches[0].product_id == truth:
+            region_first += 1
+            box = found.matches[0].box
+            assert box is None or box.iou(Box(*scene.products[0].box)) > 0
+    assert region_first > whole_first
+    assert region_first >= 6

@@ -37,7 +37,7 @@ def test_boxes_inside_and_apart(photos) -> None:
         assert len({p.source for p in sc.products}) == len(sc.products)
         for i, p in enumerate(sc.products):
             x, y, w, h = p.box
-            assert 0 <= x and 0 <= y and x + w <= W and y + h <= H and w > 0 and h > 0
+            assert x >= 0 and y >= 0 and x + w <= W and y + h <= H and w > 0 and h > 0
             for o in sc.products[i + 1 :]:
                 ox, oy, ow, oh = o.box
                 assert x + w <= ox or ox + ow <= x or y + h <= oy or oy + oh <= y

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -105,7 +105,9 @@ def _show(values: Sequence[float]) -> str:
 
 
 # -- proposals ---------------------------------------------------------------------------------------
-def grid(image_size: tuple[int, int], scales: Sequence[float] = (0.75, 0.5), overlap: float = 0.5) -> list[Box]:
+def grid(
+    image_size: tuple[int, int], scales: Sequence[float] = (0.75, 0.5), overlap: float = 0.5
+) -> list[Box]:
     """Square windows of `scale` × the photo's shorter side, sliding with `overlap`, at each scale.
 
     Windows are clipped to the photo; duplicates (a window as large as the photo) are dropped.
@@ -139,7 +141,9 @@ def _starts(total: int, size: int, overlap: float) -> list[int]:
 class FeatureMapEncoder(Protocol):
     """An encoder that can also hand out its feature map before pooling (EfficientNet-Lite0 can)."""
 
-    def feature_maps(self, images: Sequence[Image.Image], side: int, pad: bool = True) -> list[np.ndarray]: ...
+    def feature_maps(
+        self, images: Sequence[Image.Image], side: int, pad: bool = True
+    ) -> list[np.ndarray]: ...
 
 
 def cell_span(start: int, length: int, total: int, cells: int) -> tuple[int, int]:
@@ -249,3 +253,50 @@ def group(
         if len(kept) == max_products:
             break
     return kept
+
+
+# -- the whole pipeline ------------------------------------------------------------------------------
+Search = Callable[[np.ndarray, int], Sequence[tuple[str, float]]]
+
+
+@dataclass(frozen=True)
+class RegionSettings:
+    """Tuned on the tuning half of the scene recipes (benchmarks/regions.py)."""
+
+    side: int = 448  # px of the one pass whose feature map scores the grid windows
+    scales: tuple[float, ...] = (0.9, 0.7, 0.5)  # grid windows, fraction of the shorter side
+    overlap: float = 0.5
+    crops: int = 3  # distinct windows re-encoded as crops
+    nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
+    margin: float = 0.0  # a region must beat the whole photo by this much to win
+
+
+@dataclass(frozen=True)
+class Located:
+    matches: list[ProductMatch]  # products best first, each with where it matched
+    groups: list[Group]  # one region per distinct product seen (for "products in this photo")
+
+
+def locate(
+    image: Image.Image,
+    encoder: Encoder,
+    search: Search,
+    top_k: int = 10,
+    settings: RegionSettings | None = None,
+) -> Located:
+    """Products in `image`, wherever they are in it.
+
+    `search(vector, k)` returns (product id, score) best first, one per product (SearchService's
+    search_vector). Grid windows are scored from one feature map (`pooled_vectors`); the best few
+    distinct windows are cut out and encoded in one batch with the whole photo; each is searched and
+    the results fused. Without a feature map (another encoder) every window is encoded as a crop.
+    """
+    s = settings or RegionSettings()
+    boxes = grid(image.size, s.scales, s.overlap)
+    if isinstance(encoder, FeatureMapEncoder):
+        pooled = pooled_vectors(encoder, image, boxes, s.side)
+        proposals = [RegionResult(b, search(v, 1)) for v, b in zip(pooled, boxes, strict=True)]
+        boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
+    vectors = encoder.embed_images([image] + [image.crop(b.corners()) for b in boxes])
+    results = [RegionResult(b, search(v, top_k)) for v, b in zip(vectors, [None, *boxes], strict=True)]
+    return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3))
