@@ -108,5 +108,43 @@ class EfficientNetLite0Encoder:
             probs = torch.softmax(self._model._fc(pooled), dim=1)
         return l2_normalise(pooled.float().cpu().numpy()), probs.float().cpu().numpy()
 
+    def feature_maps(self, images: Sequence[Image.Image], side: int, pad: bool = True) -> list[np.ndarray]:
+        """The last conv block before pooling, [1280, h, w] per image (one cell per 32 px), at `side` px.
+
+        pad=True: each image padded to a white `side` square as `embed_images` does (one batch).
+        pad=False: aspect kept, longer side `side`, no white border (one pass per image), so that a
+        region's cells can be mean-pooled into that region's vector (`lookalike.regions`).
+        """
+        if side < 32:
+            raise EncoderError(f"feature maps need images of at least 32 px, not {side}")
+        torch = self._torch
+        if pad:
+            arrays = [_padded(img, side) for img in images]
+            batches = [np.stack(arrays)] if arrays else []
+        else:
+            batches = [_resized(img, side)[None] for img in images]
+        out: list[np.ndarray] = []
+        with torch.inference_mode():
+            for batch in batches:
+                fmap = self._model.extract_features(torch.from_numpy(batch).to(self.device))
+                out.extend(fmap.float().cpu().numpy())
+        return out
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         raise unsupported(self.name, "text")
+
+
+def _to_input(img: Image.Image) -> np.ndarray:
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32)
+    return ((arr - 127.0) / 128.0).transpose(2, 0, 1)
+
+
+def _padded(img: Image.Image, side: int) -> np.ndarray:
+    return _to_input(ImageOps.pad(img.convert("RGB"), (side, side), Image.BICUBIC, color=_FILL))
+
+
+def _resized(img: Image.Image, side: int) -> np.ndarray:
+    w, h = img.size
+    scale = side / max(w, h)
+    size = (max(32, round(w * scale)), max(32, round(h * scale)))
+    return _to_input(img.convert("RGB").resize(size, Image.BICUBIC))
