@@ -1,7 +1,7 @@
 """Finding a product inside a shopper's photo: whole-image search vs region methods, in one run.
 
 Builds the demo catalog, indexes it with SearchService (embedded Qdrant Edge, tmp dir), then asks
-every method the same queries from the *test* half of the seeded scene recipes (lookalike.scenes):
+every method the same queries from the *test* half of the seeded scene recipes (lookalike.eval.scenes):
 single products on real photographs, the same shot with a phone, 2–3 products in one photo, the
 existing same-product recipes (lookalike.augment) and the clean catalog photos themselves. Latency
 is per query (image in memory → fused ranking), p50, against one plain encode of the same image.
@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from lookalike import augment, demo_data, encoders, regions, scenes
+from lookalike import demo_data, encoders, regions
 from lookalike.catalog import scan
 from lookalike.config import Settings
+from lookalike.eval import augment, scenes
 from lookalike.regions import Box, RegionResult
 from lookalike.search import SearchService
 

@@ -164,8 +164,8 @@ def test_locate_finds_products_whole_image_search_misses(demo_service, demo_cata
     """Products pasted into real photos: the region pipeline ranks more of them first than the whole photo,
     and where it does, the region it names lies on the product."""
     pytest.importorskip("skimage")
-    from lookalike import augment, scenes
     from lookalike.catalog import scan
+    from lookalike.eval import augment, scenes
 
     files = scan(demo_catalog)
     photos = [augment.open_rgba(f.path) for f in files]

@@ -140,11 +140,11 @@ def _to_input(img: Image.Image) -> np.ndarray:
 
 
 def _padded(img: Image.Image, side: int) -> np.ndarray:
-    return _to_input(ImageOps.pad(img.convert("RGB"), (side, side), Image.BICUBIC, color=_FILL))
+    return _to_input(pad_square(to_rgb(img), side))
 
 
 def _resized(img: Image.Image, side: int) -> np.ndarray:
     w, h = img.size
     scale = side / max(w, h)
     size = (max(32, round(w * scale)), max(32, round(h * scale)))
-    return _to_input(img.convert("RGB").resize(size, Image.BICUBIC))
+    return _to_input(to_rgb(img).resize(size, Image.BICUBIC))

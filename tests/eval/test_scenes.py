@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("skimage")
 
-from lookalike import augment, scenes  # noqa: E402
 from lookalike.catalog import scan  # noqa: E402
 from lookalike.errors import LookalikeError  # noqa: E402
+from lookalike.eval import augment, scenes  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
-from lookalike.augment import open_rgba, product_mask, seed_for
 from lookalike.errors import LookalikeError
+from lookalike.eval.augment import open_rgba, product_mask, seed_for
 
 # scikit-image sample photos that ship inside the wheel (no download): real clutter, colour and grey.
 BACKGROUNDS: tuple[str, ...] = (
