@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lookalike.regions import Box
 
 
 @dataclass(frozen=True)
@@ -45,16 +48,26 @@ class Product:
 
 @dataclass(frozen=True)
 class Hit:
-    """A ranked search result."""
+    """A ranked search result; `region` is where in the query photo it matched (None: the whole photo)."""
 
     product: Product
     score: float
     point_id: str
+    region: Box | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self.product)
         d["path"] = str(self.product.path)
-        return {"score": self.score, "point_id": self.point_id, **d}
+        region = None if self.region is None else asdict(self.region)
+        return {"score": self.score, "point_id": self.point_id, "region": region, **d}
+
+
+@dataclass(frozen=True)
+class RegionHits:
+    """One product region found in a photo ("products in this photo") and what it matches, best first."""
+
+    region: Box
+    hits: list[Hit]
 
 
 @dataclass

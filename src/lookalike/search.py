@@ -5,19 +5,22 @@ from __future__ import annotations
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
-from lookalike import encoders
+from lookalike import encoders, regions
 from lookalike.catalog import CategoryRule, is_utf8
 from lookalike.config import Settings
 from lookalike.encoders import Modality
 from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
 from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
-from lookalike.records import CollectionInfo, Hit, IndexReport, Product
+from lookalike.records import CollectionInfo, Hit, IndexReport, Product, RegionHits
+from lookalike.regions import Box
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
 from lookalike.words import vectors as word_vectors
 from lookalike.words.fusion import fuse_rankings
@@ -26,7 +29,21 @@ from lookalike.words.query import word_queries
 MAX_TOP_K = 1000
 MAX_EXAMPLES = 32  # product ids one 'similar' query may name (each is read from the store)
 MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
+MAX_REGIONS = 5  # product regions one "products in this photo" query may return
 ImageInput = Image.Image | bytes | str | Path
+AUTO, WHOLE = "auto", "whole"
+Region = str | Box  # "auto", "whole", "X,Y,W,H" (pixels or fractions 0–1), or a Box
+T = TypeVar("T")
+
+
+def region_of(img: Image.Image, region: Region | None) -> Box | str:
+    """AUTO, WHOLE or a Box checked against the photo (a bad box is a RegionError: the caller's mistake)."""
+    if isinstance(region, Box):
+        return region.check(img.size)
+    text = (region or AUTO).strip()
+    if text.lower() in (AUTO, WHOLE):
+        return text.lower()
+    return Box.parse(text, img.size)
 
 
 class SearchService:
@@ -120,9 +137,11 @@ class SearchService:
         """The query image's embedding; an image that decodes but the model cannot take is an ImageError
         (the caller's photo), not a crash. The file is checked before the model is loaded."""
         img = self.load_query_image(image, name)
-        encoder = self.encoder
+        return self._model_call(image, name, lambda: self.encoder.embed_images([img])[0])
+
+    def _model_call(self, image: ImageInput, name: str | None, call: Callable[[], T]) -> T:
         try:
-            return encoder.embed_images([img])[0]
+            return call()
         except LookalikeError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the model raises on this one image
@@ -131,10 +150,83 @@ class SearchService:
             where = f"{label}: " if label else ""
             raise ImageError(f"{where}the image model could not process this image ({why[:200]})") from None
 
-    def search_image(self, image: ImageInput, top_k: int = 10, category: str | None = None) -> list[Hit]:
-        """Products that look most like `image`, best first, one hit per product."""
+    def search_image(
+        self,
+        image: ImageInput,
+        top_k: int = 10,
+        category: str | None = None,
+        region: Region = AUTO,
+        name: str | None = None,
+    ) -> list[Hit]:
+        """Products that look most like `image`, best first, one hit per product.
+
+        region "auto" (the default) also looks for the product inside the photo (a shelf, a table, a
+        scene: see lookalike.regions) and each hit says where it matched; "whole" compares the whole
+        photo only; a Box or "X,Y,W,H" (pixels, or fractions 0–1) searches that part of the photo.
+        """
         self._check_query(top_k, category)
-        return self.search_vector(self.embed_image(image), top_k=top_k, category=category)
+        img = self.load_query_image(image, name)
+        where = region_of(img, region)
+        if isinstance(where, Box) or where == WHOLE:
+            vector = self._region_vector(image, name, img, where)
+            hits = self.search_vector(vector, top_k=top_k, category=category)
+            return [replace(h, region=where) for h in hits] if isinstance(where, Box) else hits
+        located, best = self._locate(image, name, img, top_k, category)
+        return [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
+
+    def search_regions(
+        self,
+        image: ImageInput,
+        max_products: int = 3,
+        top_k: int = 5,
+        category: str | None = None,
+        name: str | None = None,
+    ) -> list[RegionHits]:
+        """ "Products in this photo": up to `max_products` distinct product regions found in the photo,
+        best first, each with its own ranked hits."""
+        if not 1 <= max_products <= MAX_REGIONS:
+            raise LookalikeError(f"max_products must be between 1 and {MAX_REGIONS}, not {max_products}")
+        self._check_query(top_k, category)
+        img = self.load_query_image(image, name)
+        located, best = self._locate(image, name, img, top_k, category)
+        return [
+            RegionHits(
+                g.box, [replace(best[pid], score=score, region=g.box) for pid, score in g.hits[:top_k]]
+            )
+            for g in located.groups[:max_products]
+        ]
+
+    def _locate(
+        self, image: ImageInput, name: str | None, img: Image.Image, top_k: int, category: str | None
+    ) -> tuple[regions.Located, dict[str, Hit]]:
+        """regions.locate over this index; `best` keeps each product's best-scoring view seen."""
+        best: dict[str, Hit] = {}
+
+        def search(vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+            hits = self.search_vector(vector, top_k=k, category=category)
+            for h in hits:
+                pid = h.product.product_id
+                if pid not in best or h.score > best[pid].score:
+                    best[pid] = h
+            return [(h.product.product_id, h.score) for h in hits]
+
+        located = self._model_call(image, name, lambda: regions.locate(img, self.encoder, search, top_k))
+        return located, best
+
+    def _region_vector(
+        self,
+        image: ImageInput,
+        name: str | None,
+        img: Image.Image,
+        where: Box | str,
+        category: str | None = None,
+    ) -> np.ndarray:
+        """The vector of the part of the photo `where` names ("auto": where the product was found)."""
+        if where == AUTO:
+            located, _ = self._locate(image, name, img, 1, category)
+            where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
+        part = img.crop(where.corners()) if isinstance(where, Box) else img
+        return self._model_call(image, name, lambda: self.encoder.embed_images([part])[0])
 
     def search_text(self, text: str, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products matching words: in the joint space where the encoder embeds text, else by the
@@ -153,8 +245,11 @@ class SearchService:
         weight: float = 0.5,
         top_k: int = 10,
         category: str | None = None,
+        region: Region = AUTO,
+        name: str | None = None,
     ) -> list[Hit]:
         """A photo refined by words ("…but in blue"); `weight` is the share of the words, 0..1.
+        `region` picks the part of the photo as in search_image ("auto": where the product was found).
 
         With a joint encoder: the weighted sum of the two normalised embeddings. Otherwise the photo's
         nearest products are re-scored: (1 - weight) · image similarity + weight · word similarity,
@@ -164,7 +259,8 @@ class SearchService:
             raise LookalikeError(f"weight must be between 0 and 1, not {weight}")
         text = self._check_text(text)
         self._check_query(top_k, category)
-        image_vec = self.embed_image(image)
+        img = self.load_query_image(image, name)
+        image_vec = self._region_vector(image, name, img, region_of(img, region), category)
         if Modality.TEXT in self.encoder.modalities:
             mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
             return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)
