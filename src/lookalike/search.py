@@ -168,9 +168,9 @@ class SearchService:
         img = self.load_query_image(image, name)
         where = region_of(img, region)
         if isinstance(where, Box) or where == WHOLE:
-            vector = self._region_vector(image, name, img, where)
+            vector, box = self._region_vector(image, name, img, where)
             hits = self.search_vector(vector, top_k=top_k, category=category)
-            return [replace(h, region=where) for h in hits] if isinstance(where, Box) else hits
+            return [replace(h, region=box) for h in hits] if box else hits
         located, best = self._locate(image, name, img, top_k, category)
         return [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
 
@@ -220,13 +220,15 @@ class SearchService:
         img: Image.Image,
         where: Box | str,
         category: str | None = None,
-    ) -> np.ndarray:
-        """The vector of the part of the photo `where` names ("auto": where the product was found)."""
+    ) -> tuple[np.ndarray, Box | None]:
+        """The vector of the part of the photo `where` names ("auto": where the product was found),
+        and that part's box (None: the whole photo)."""
         if where == AUTO:
             located, _ = self._locate(image, name, img, 1, category)
             where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
-        part = img.crop(where.corners()) if isinstance(where, Box) else img
-        return self._model_call(image, name, lambda: self.encoder.embed_images([part])[0])
+        box = where if isinstance(where, Box) else None
+        part = img.crop(box.corners()) if box else img
+        return self._model_call(image, name, lambda: self.encoder.embed_images([part])[0]), box
 
     def search_text(self, text: str, top_k: int = 10, category: str | None = None) -> list[Hit]:
         """Products matching words: in the joint space where the encoder embeds text, else by the
@@ -260,7 +262,13 @@ class SearchService:
         text = self._check_text(text)
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
-        image_vec = self._region_vector(image, name, img, region_of(img, region), category)
+        image_vec, box = self._region_vector(image, name, img, region_of(img, region), category)
+        hits = self._combined(image_vec, text, weight, top_k, category)
+        return [replace(h, region=box) for h in hits] if box else hits
+
+    def _combined(
+        self, image_vec: np.ndarray, text: str, weight: float, top_k: int, category: str | None
+    ) -> list[Hit]:
         if Modality.TEXT in self.encoder.modalities:
             mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
             return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from urllib.parse import quote
 
 from fastapi import HTTPException, UploadFile
 
 from lookalike.api.errors import safe_text
-from lookalike.api.schemas import HitOut, SearchOut
-from lookalike.records import Hit
+from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut
+from lookalike.records import Hit, RegionHits
+from lookalike.regions import Box
 
 
 def image_url(product_id: str, point_id: str | None = None) -> str:
@@ -18,22 +20,40 @@ def image_url(product_id: str, point_id: str | None = None) -> str:
 
 
 def hits_out(hits: list[Hit], started: float) -> SearchOut:
-    return SearchOut(
-        hits=[
-            HitOut(
-                rank=i,
-                score=h.score,
-                product_id=h.product.product_id,
-                category=h.product.category,
-                title=h.product.title,
-                rel_path=h.product.rel_path,
-                point_id=h.point_id,
-                image_url=image_url(h.product.product_id, h.point_id),
-            )
-            for i, h in enumerate(hits, 1)
-        ],
+    return SearchOut(hits=hit_list(hits), took_ms=(time.perf_counter() - started) * 1000)
+
+
+def hit_list(hits: list[Hit]) -> list[HitOut]:
+    return [
+        HitOut(
+            rank=i,
+            score=h.score,
+            product_id=h.product.product_id,
+            category=h.product.category,
+            title=h.product.title,
+            rel_path=h.product.rel_path,
+            point_id=h.point_id,
+            image_url=image_url(h.product.product_id, h.point_id),
+            region=region_out(h.region),
+        )
+        for i, h in enumerate(hits, 1)
+    ]
+
+
+def region_out(box: Box | None) -> RegionOut | None:
+    return None if box is None else RegionOut(x=box.x, y=box.y, w=box.w, h=box.h)
+
+
+def regions_out(groups: list[RegionHits], started: float) -> RegionsOut:
+    return RegionsOut(
+        regions=[RegionHitsOut(region=RegionOut(**asdict(g.region)), hits=hit_list(g.hits)) for g in groups],
         took_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+def query_region(region: str, box: str | None) -> str:
+    """The service's region argument from the form: an explicit box wins over 'auto'/'whole'."""
+    return box.strip() if box and box.strip() else region
 
 
 async def read_upload(upload: UploadFile, limit: int) -> tuple[str, bytes]:

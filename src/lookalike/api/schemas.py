@@ -17,6 +17,29 @@ TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products t
 ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
 FormTopK = Annotated[int, Form(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 FormCategory = Annotated[str | None, Form(description="Only products of this category.")]
+FormRegion = Annotated[
+    str,
+    Form(
+        max_length=20,
+        description="'auto' (default): find the product inside the photo; 'whole': compare the whole photo.",
+    ),
+]
+FormBox = Annotated[
+    str | None,
+    Form(
+        max_length=100,
+        description="Search only this part of the photo: 'X,Y,W,H' in pixels, or fractions 0–1 of the photo.",
+    ),
+]
+
+
+class RegionOut(BaseModel):
+    """A box in the query photo's pixels (after EXIF rotation): left, top, width, height."""
+
+    x: int
+    y: int
+    w: int
+    h: int
 
 
 class HitOut(BaseModel):
@@ -32,6 +55,9 @@ class HitOut(BaseModel):
     rel_path: str = Field(description="The matching image's path inside its catalog.")
     point_id: str
     image_url: str = Field(description="URL of the matching image.")
+    region: RegionOut | None = Field(
+        default=None, description="Where in the query photo this product matched; null: the whole photo."
+    )
 
 
 class SearchOut(BaseModel):
@@ -118,3 +144,15 @@ class HealthOut(BaseModel):
     text_search: str = Field(
         description="'joint' (the encoder embeds text) or 'words' (titles, classes, colours)"
     )
+
+
+class RegionHitsOut(BaseModel):
+    region: RegionOut
+    hits: list[HitOut]
+
+
+class RegionsOut(BaseModel):
+    """Products in this photo: one group per product region found, best first."""
+
+    regions: list[RegionHitsOut]
+    took_ms: float

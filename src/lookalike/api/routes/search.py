@@ -11,11 +11,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from lookalike.api.convert import clean_category, hits_out, read_upload
+from lookalike.api.convert import clean_category, hits_out, query_region, read_upload, regions_out
 from lookalike.api.deps import Searches, Service, UploadLimit
-from lookalike.api.schemas import FormCategory, FormTopK, ProductId, SearchOut, TextQuery
+from lookalike.api.schemas import (
+    FormBox,
+    FormCategory,
+    FormRegion,
+    FormTopK,
+    ProductId,
+    RegionsOut,
+    SearchOut,
+    TextQuery,
+)
 from lookalike.records import Hit
-from lookalike.search import MAX_TOP_K
+from lookalike.search import MAX_REGIONS, MAX_TOP_K
 
 router = APIRouter(tags=["search"])
 
@@ -28,16 +37,48 @@ async def search_image(
     limit: UploadLimit,
     top_k: FormTopK = 10,
     category: FormCategory = None,
+    region: FormRegion = "auto",
+    box: FormBox = None,
 ) -> SearchOut:
-    """The products that look most like the photo, best first (one hit per product)."""
+    """The products that look most like the photo, best first (one hit per product).
+
+    By default the product is also looked for inside the photo (on a shelf, a table, among other
+    things); each hit's `region` says where it matched. `region=whole` compares the whole photo only;
+    `box` searches just that part. A box outside the photo, empty or malformed is a 422.
+    """
     started = time.perf_counter()
     name, data = await read_upload(file, limit)
+    where = query_region(region, box)
 
     def work() -> list[Hit]:
-        image = service.load_query_image(data, name=name)
-        return service.search_image(image, top_k=top_k, category=clean_category(category))
+        return service.search_image(
+            data, top_k=top_k, category=clean_category(category), region=where, name=name
+        )
 
     return hits_out(await runner.run(work), started)
+
+
+@router.post("/search/regions", response_model=RegionsOut)
+async def search_regions(
+    file: Annotated[UploadFile, File(description="A photo that may show several products.")],
+    service: Service,
+    runner: Searches,
+    limit: UploadLimit,
+    max_products: Annotated[
+        int, Form(ge=1, le=MAX_REGIONS, description="How many product regions to return at most.")
+    ] = 3,
+    top_k: Annotated[int, Form(ge=1, le=50, description="Products per region.")] = 5,
+    category: FormCategory = None,
+) -> RegionsOut:
+    """Products in this photo: up to `max_products` distinct product regions, each with its own ranking."""
+    started = time.perf_counter()
+    name, data = await read_upload(file, limit)
+    groups = await runner.run(
+        lambda: service.search_regions(
+            data, max_products=max_products, top_k=top_k, category=clean_category(category), name=name
+        )
+    )
+    return regions_out(groups, started)
 
 
 @router.post("/search/text", response_model=SearchOut)
@@ -61,15 +102,18 @@ async def search_combined(
     weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
     top_k: FormTopK = 10,
     category: FormCategory = None,
+    region: FormRegion = "auto",
+    box: FormBox = None,
 ) -> SearchOut:
-    """A photo refined by words ("…but in blue"); /health text_search says how words are matched."""
+    """A photo refined by words ("…but in blue"); /health text_search says how words are matched.
+    `region`/`box` pick the part of the photo as for /search/image."""
     started = time.perf_counter()
     name, data = await read_upload(file, limit)
+    where = query_region(region, box)
 
     def work() -> list[Hit]:
-        image = service.load_query_image(data, name=name)
         return service.search_combined(
-            image, text, weight=weight, top_k=top_k, category=clean_category(category)
+            data, text, weight=weight, top_k=top_k, category=clean_category(category), region=where, name=name
         )
 
     return hits_out(await runner.run(work), started)
