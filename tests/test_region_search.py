@@ -84,3 +84,27 @@ def test_clean_photos_and_words_still_work_with_localisation(demo_service, demo_
     combined = demo_service.search_combined(photo, "white", weight=0.3, top_k=3)
     whole = demo_service.search_combined(photo, "white", weight=0.3, top_k=3, region="whole")
     assert combined[0].product.product_id == whole[0].product.product_id  # a clean photo: same answer
+
+
+def test_cli_finds_the_region_takes_a_box_and_lists_products_in_a_photo(
+    demo_service, photos, tmp_path, monkeypatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    monkeypatch.setenv("LOOKALIKE_DATA_DIR", str(demo_service.settings.data_dir))
+    monkeypatch.setenv("COLUMNS", "250")
+    demo_service.close()  # the CLI opens the same index: one process, one owner at a time
+    scene, (truth,) = next(_scene(photos, "single", 1))
+    path = tmp_path / "scene.png"
+    scene.image.save(path)
+    x, y, w, h = scene.products[0].box
+    runner = CliRunner()
+    res = runner.invoke(app, ["search", str(path), "--box", f"{x},{y},{w},{h}", "--top-k", "3"])
+    assert res.exit_code == 0, res.output
+    assert truth in res.output and f"{x},{y},{w},{h}" in res.output
+    res = runner.invoke(app, ["search", str(path), "--regions", "2", "--top-k", "3"])
+    assert res.exit_code == 0 and "product 1 of the photo" in res.output
+    bad = runner.invoke(app, ["search", str(path), "--box", "0,0,0,5"])
+    assert bad.exit_code == 1 and "empty" in bad.output and "Traceback" not in bad.output

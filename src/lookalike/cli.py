@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +16,7 @@ from rich.table import Table
 from lookalike.config import Settings
 from lookalike.errors import LookalikeError
 from lookalike.net import is_loopback
-from lookalike.records import Hit, IndexReport
+from lookalike.records import Hit, IndexReport, RegionHits
 from lookalike.search import SearchService
 
 app = typer.Typer(
@@ -65,12 +66,35 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
     if not hits:
         out.print("no matching products")
         return
-    table = Table("rank", "score", "product id", "category", "title")
+    with_region = any(h.region is not None for h in hits)
+    table = Table("rank", "score", "product id", "category", "title", *(["matched at x,y,w,h"] * with_region))
     table.add_column("path", overflow="fold")  # a path is useless cut short: wrap it instead
     for i, h in enumerate(hits, 1):
         p = h.product
-        table.add_row(str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", str(p.path))
+        where = [str(h.region) if h.region else "whole photo"] if with_region else []
+        table.add_row(str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", *where, str(p.path))
     out.print(table)
+
+
+def _print_regions(groups: list[RegionHits], as_json: bool) -> None:
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "region": asdict(g.region),
+                        "hits": [{"rank": i, **h.to_dict()} for i, h in enumerate(g.hits, 1)],
+                    }
+                    for g in groups
+                ]
+            )
+        )
+        return
+    if not groups:
+        out.print("no products found in this photo")
+    for n, g in enumerate(groups, 1):
+        out.print(f"[bold]product {n} of the photo[/] at x,y,w,h = {g.region}")
+        _print_hits(g.hits, False)
 
 
 def _print_report(r: IndexReport) -> None:
@@ -87,7 +111,7 @@ def _print_report(r: IndexReport) -> None:
             soft_wrap=True,
         )
     if r.failed:
-        err.print(f"[yellow]skipped {len(r.failed)} files that could not be read:[/]")
+        err.print(f"[yellow]skipped {len(r.failed)} files that could not be indexed:[/]")
         for rel, why in r.failed:
             err.print(f"  {rel}: {why}", highlight=False, markup=False)
 
@@ -115,23 +139,46 @@ def search(
     ] = None,
     audio: Annotated[Path | None, typer.Option("--audio", help="A sound (encoders with audio only).")] = None,
     weight: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of the words with a photo.")] = 0.5,
+    region: Annotated[
+        str,
+        typer.Option(
+            help="auto: find the product inside the photo (default); whole: compare the whole photo."
+        ),
+    ] = "auto",
+    box: Annotated[
+        str | None,
+        typer.Option(help="Search only this part of the photo: X,Y,W,H in pixels or fractions 0–1."),
+    ] = None,
+    regions: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=5, help="Products in this photo: up to N regions, each with its own results."
+        ),
+    ] = None,
     top_k: TopK = 10,
     category: CategoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Find products by photo (IMAGE), by words (--text), both, or by a sound (--audio)."""
     given = [x is not None for x in (image or text, audio)]
-    if sum(given) != 1:
-        err.print("[bold red]error:[/] give a photo and/or --text, or --audio", soft_wrap=True)
+    if sum(given) != 1 or (regions and image is None):
+        err.print("[bold red]error:[/] give a photo and/or --text, or --audio (--regions needs a photo)")
         raise typer.Exit(code=2)
+    where = box or region
     try:
         with _service() as svc:
+            if regions is not None and image is not None:
+                groups = svc.search_regions(image, max_products=regions, top_k=top_k, category=category)
+                _print_regions(groups, as_json)
+                return
             if audio is not None:
                 hits = svc.search_audio(audio, top_k=top_k, category=category)
             elif image is not None and text:
-                hits = svc.search_combined(image, text, weight=weight, top_k=top_k, category=category)
+                hits = svc.search_combined(
+                    image, text, weight=weight, top_k=top_k, category=category, region=where
+                )
             elif image is not None:
-                hits = svc.search_image(image, top_k=top_k, category=category)
+                hits = svc.search_image(image, top_k=top_k, category=category, region=where)
             else:
                 hits = svc.search_text(text or "", top_k=top_k, category=category)
     except LookalikeError as exc:
