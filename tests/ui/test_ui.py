@@ -41,14 +41,15 @@ def test_search_photo_shows_the_product_first(demo_service: SearchService, demo_
     assert ids[0] == "black-hoodie" and len(ids) == 5
     image, caption = items[0]
     assert isinstance(image, Image.Image) and max(image.size) <= 256
-    assert caption.startswith("black-hoodie · Hoodies · 1.00")
+    assert caption.startswith("1.00 · black-hoodie")  # the score first: never cut off
     assert "**5**" in status
 
 
 def test_search_photo_category_filter(demo_service: SearchService, demo_catalog: Path) -> None:
     path = str(demo_catalog / "Hoodies" / "black-hoodie-1.png")
     items, ids, _ = ui.search_photo(demo_service, path, 3, "Paints")
-    assert len(ids) == 3 and all(" · Paints · " in caption for _, caption in items)
+    assert len(ids) == 3 and all(demo_service.product(pid)[0].category == "Paints" for pid in ids)
+    assert all(caption.split(" · ")[1] == pid for (_, caption), pid in zip(items, ids, strict=True))
     items, ids, _ = ui.search_photo(demo_service, path, 3, ui.ALL_CATEGORIES)
     assert ids[0] == "black-hoodie"
 
@@ -102,7 +103,7 @@ def test_more_like_this_from_a_clicked_result(demo_service: SearchService, demo_
     items, new_ids, status = ui.more_like_this(demo_service, ids, 1, 6, None)
     assert ids[1] not in new_ids and len(new_ids) == 6
     assert ids[1] in status
-    assert items[0][1].split(" · ")[0] == new_ids[0]
+    assert items[0][1].split(" · ")[1] == new_ids[0]
     assert "Click a product" in ui.more_like_this(demo_service, ids, 99, 6, None)[2]
 
 
@@ -275,3 +276,40 @@ def test_sound_search_needs_an_encoder_with_audio(demo_service: SearchService, t
     assert items == [] and "imagebind" in status
     tabs = [b.label for b in ui.build_ui(demo_service).blocks.values() if isinstance(b, gr.Tab)]
     assert "Search by sound" not in tabs  # offered only where the encoder hears
+
+
+# -- regions in the photo tab ----------------------------------------------------------------------------
+def test_two_clicks_make_a_box_and_the_box_is_searched(
+    demo_service: SearchService, demo_catalog: Path
+) -> None:
+    from lookalike.ui import regions as ui_regions
+
+    text, pending, where, note = ui_regions.click_corner(None, [300, 40])
+    assert text is None and pending == [300, 40] and where is None and "opposite corner" in note
+    text, pending, where, _ = ui_regions.click_corner(pending, [20, 250])
+    assert text == "20,40,280,210" and pending is None and where == ui_regions.WHERE_BOX
+    photo = str(demo_catalog / "Hoodies" / "black-hoodie-1.png")
+    items, ids, status, drawn = ui_regions.search_photo_at(
+        demo_service, photo, 3, None, ui_regions.WHERE_BOX, "0.1,0.1,0.8,0.8"
+    )
+    assert ids[0] == "black-hoodie" and "x,y,w,h" in status
+    image, boxes = drawn
+    assert len(boxes) == 1 and boxes[0][1] == "searched"
+    _, _, status, drawn = ui_regions.search_photo_at(demo_service, photo, 3, None, ui_regions.WHERE_BOX, "")
+    assert "corners" in status and drawn is None
+    _, _, status, _ = ui_regions.search_photo_at(
+        demo_service, photo, 3, None, ui_regions.WHERE_BOX, "0,0,0,1"
+    )
+    assert "empty" in status  # a bad box is a clear message, never a traceback
+    _, ids, _, drawn = ui_regions.search_photo_at(demo_service, photo, 3, None, ui_regions.WHERE_WHOLE, "")
+    assert ids[0] == "black-hoodie" and drawn[1] == []
+
+
+def test_every_product_in_a_photo(demo_service: SearchService, demo_catalog: Path) -> None:
+    from lookalike.ui import regions as ui_regions
+
+    photo = str(demo_catalog / "Hoodies" / "black-hoodie-1.png")
+    items, ids, status, drawn = ui_regions.products_in_photo(demo_service, photo, 4, None)
+    assert "found in your photo" in status and items and len(items) == len(ids)
+    assert all(caption.startswith("product ") for _, caption in items)
+    assert len(drawn[1]) >= 1

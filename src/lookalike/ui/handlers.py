@@ -52,7 +52,9 @@ def _category(value: str | None) -> str | None:
 
 
 def _caption(hit: Hit) -> str:
-    return f"{hit.product.product_id} · {hit.product.category} · {hit.score:.2f}"
+    """Score first, then the product id and its title: a long title is cut at its end, never the score."""
+    title = hit.product.title
+    return f"{hit.score:.2f} · {hit.product.product_id}" + (f" · {title}" if title else "")
 
 
 def _found(service: SearchService, hits: Sequence[Hit], what: str) -> Found:

@@ -16,7 +16,15 @@ from lookalike.ui.components import (
     results_slider,
     unselected,
 )
-from lookalike.ui.handlers import ALL_CATEGORIES, DEFAULT_TOP_K, more_like_this, run_example, search_photo
+from lookalike.ui.handlers import ALL_CATEGORIES, DEFAULT_TOP_K, more_like_this, run_example
+from lookalike.ui.regions import (
+    BOX_HINT,
+    WHERE_AUTO,
+    WHERE_CHOICES,
+    click_corner,
+    products_in_photo,
+    search_photo_at,
+)
 
 
 @dataclass
@@ -41,18 +49,24 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
         with gr.Row():
             with gr.Column(scale=2):
                 query = photo_input("query-image")
+                where = gr.Radio(WHERE_CHOICES, value=WHERE_AUTO, label="Where to look", elem_id="where")
+                box = gr.Textbox(label="My box: X,Y,W,H", placeholder=BOX_HINT, elem_id="query-box")
                 with gr.Row():
                     category = category_dropdown(choices, ALL_CATEGORIES, scale=2)
                     top_k = results_slider(DEFAULT_TOP_K, scale=2)
-                search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
+                with gr.Row():
+                    search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
+                    every_btn = gr.Button("Every product in this photo", elem_id="every-button")
             with gr.Column(scale=3):
                 gr.Markdown("**No photo at hand? Click an example from the catalog:**")
                 examples = gr.Gallery(
                     label="Examples", columns=4, height=260, allow_preview=False, elem_id="examples"
                 )
         status = gr.Markdown(elem_id="photo-status")
+        searched = gr.AnnotatedImage(label="What was searched", height=260, elem_id="searched")
         results = results_gallery("Results — click one for more like it", "photo-results")
         ids = gr.State([])
+        corner = gr.State(None)
         example_ids = gr.State([])
         tab = PhotoTab(query, category, top_k, examples, example_ids, results, ids, status)
 
@@ -64,9 +78,24 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
             image, items, new_ids, text = run_example(service, ex_ids, evt.index, k, cat)
             return image, unselected(items), new_ids, text
 
+        def on_corner(pending: list[int] | None, evt: gr.SelectData) -> Any:
+            text, pending, new_where, note = click_corner(pending, evt.index)
+            return (
+                gr.update() if text is None else text,
+                pending,
+                gr.update() if new_where is None else new_where,
+                note,
+            )
+
         outs = tab.outputs
-        search_btn.click(partial(search_photo, service), [query, top_k, category], outs)
-        query.input(partial(search_photo, service), [query, top_k, category], outs)  # upload, webcam, paste
+        search = partial(search_photo_at, service)
+        inputs = [query, top_k, category, where, box]
+        search_btn.click(search, inputs, [*outs, searched])
+        query.input(search, inputs, [*outs, searched])  # upload, webcam, paste
+        query.select(on_corner, [corner], [box, corner, where, status])  # two clicks draw a box
+        box.change(search, inputs, [*outs, searched])  # a new box re-runs the search
+        where.input(search, inputs, [*outs, searched])
+        every_btn.click(partial(products_in_photo, service), [query, top_k, category], [*outs, searched])
         results.select(on_select, [ids, top_k, category], outs)
         examples.select(on_example, [example_ids, top_k, category], [query, *outs])
     return tab
