@@ -64,7 +64,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, ui_url: str):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1200})
     pg = context.new_page()
     pg.set_default_timeout(TIMEOUT_MS)
     pg.goto(ui_url, wait_until="domcontentloaded")
@@ -125,3 +125,44 @@ def test_a_file_that_is_not_an_image_gets_a_clear_message(page, tmp_path: Path) 
     toast = page.get_by_text(ui.NOT_AN_IMAGE).first
     sync_api.expect(toast).to_be_visible(timeout=TIMEOUT_MS)
     assert "Traceback" not in page.content()
+
+
+def test_a_box_drawn_with_two_clicks_is_searched_and_shown(page, demo_catalog: Path, tmp_path: Path) -> None:
+    """A scene photo: two clicks on the photo make a box, the search re-runs on it, and the searched
+    region is drawn on the photo. Saves a screenshot (LOOKALIKE_SCREENSHOT_DIR keeps it, for the README)."""
+    import os
+
+    from lookalike.catalog import scan
+    from lookalike.eval import augment, scenes
+
+    files = scan(demo_catalog)
+    query = scenes.queries(len(files), "single", seed=3)[0]
+    scene = scenes.render(query, [augment.open_rgba(f.path) for f in files])
+    photo = tmp_path / "shelf.png"
+    scene.image.save(photo)
+    truth = files[scene.products[0].source].product_id
+    page.set_input_files("#query-image input[type=file]", str(photo))
+    wait_for_text(page, "#photo-status", r"look like your photo")
+
+    img = page.locator("#query-image img").first
+    shown = img.bounding_box()
+    assert shown is not None
+    width, height = scene.image.size
+    scale = min(shown["width"] / width, shown["height"] / height)
+    left = shown["x"] + (shown["width"] - width * scale) / 2
+    top = shown["y"] + (shown["height"] - height * scale) / 2
+    x, y, w, h = scene.products[0].box
+    page.mouse.click(left + (x + 2) * scale, top + (y + 2) * scale)
+    wait_for_text(page, "#photo-status", r"opposite corner")
+    page.mouse.click(left + (x + w - 2) * scale, top + (y + h - 2) * scale)
+    wait_for_text(page, "#photo-status", r"best match found at")
+    box = page.locator("#query-box textarea, #query-box input").first.input_value()
+    bx, by, bw, bh = (int(v) for v in box.split(","))
+    assert abs(bx - x) <= 8 and abs(by - y) <= 8 and abs(bw - w) <= 12 and abs(bh - h) <= 12, box
+    assert captions(page, "photo-results")[0].split(" · ")[1] == truth
+    sync_api.expect(page.locator("#searched img").first).to_be_visible(timeout=TIMEOUT_MS)
+
+    keep = os.environ.get("LOOKALIKE_SCREENSHOT_DIR")
+    shot = Path(keep) / "ui-region.png" if keep else tmp_path / "ui-region.png"
+    page.screenshot(path=str(shot), clip={"x": 0, "y": 0, "width": 1400, "height": 1150})
+    assert shot.stat().st_size > 10_000

@@ -62,8 +62,8 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
                 examples = gr.Gallery(
                     label="Examples", columns=4, height=260, allow_preview=False, elem_id="examples"
                 )
+                searched = gr.AnnotatedImage(label="What was searched", height=300, elem_id="searched")
         status = gr.Markdown(elem_id="photo-status")
-        searched = gr.AnnotatedImage(label="What was searched", height=260, elem_id="searched")
         results = results_gallery("Results — click one for more like it", "photo-results")
         ids = gr.State([])
         corner = gr.State(None)
