@@ -11,6 +11,7 @@ from lookalike.errors import LookalikeError
 from lookalike.eval import augment, fashion_mnist
 from lookalike.eval.metrics import K
 from lookalike.eval.run import EvalReport
+from lookalike.eval.scene_search import format_scene_table
 
 
 def _md(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -91,6 +92,8 @@ def format_table(report: EvalReport) -> str:
             ],
         )
         out += ["", f"Raw pixels: {s.pixel_baseline}. Core recipes: {', '.join(s.core_recipes)}.", ""]
+    if report.scene is not None:
+        out += [format_scene_table(report.scene)]
     out.append(f"Total time {report.seconds:.0f}s.")
     return "\n".join(out)
 

@@ -12,6 +12,7 @@ from lookalike.errors import LookalikeError
 from lookalike.eval import augment
 from lookalike.eval.category import CategoryReport, category_eval
 from lookalike.eval.same_product import SameProductReport, same_product_eval
+from lookalike.eval.scene_search import SceneReport, scene_eval
 
 TASKS = ("category", "same-product")
 
@@ -26,6 +27,7 @@ class EvalReport:
     category: CategoryReport | None
     same_product: SameProductReport | None
     seconds: float
+    scene: SceneReport | None = None  # product-in-scene, run with the same-product task
 
 
 def run_eval(
@@ -56,7 +58,7 @@ def run_eval(
             f"unknown evaluation task(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(TASKS)}"
         )
     started = time.perf_counter()
-    category = same = None
+    category = same = scene = None
     if "category" in tasks:
         category = category_eval(
             encoder,
@@ -79,6 +81,7 @@ def run_eval(
             batch_size=min(batch_size, 32),
             progress=progress,
         )
+        scene = scene_eval(encoder, catalog, seed=seed, progress=progress)
     return EvalReport(
         encoder=encoder.name,
         dim=encoder.dim,
@@ -86,4 +89,5 @@ def run_eval(
         category=category,
         same_product=same,
         seconds=time.perf_counter() - started,
+        scene=scene,
     )

@@ -6,7 +6,6 @@ The catalog is indexed with the real ingest pipeline and queried through SearchS
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from PIL import Image
 from tqdm import tqdm
 
 from lookalike.catalog import scan
-from lookalike.config import Settings
 from lookalike.encoders import Encoder
 from lookalike.errors import LookalikeError
 from lookalike.eval import augment
@@ -29,6 +27,7 @@ from lookalike.eval.baselines import (
     distinct_products,
     pixel_vectors,
 )
+from lookalike.eval.indexed import indexed_catalog
 from lookalike.eval.metrics import K, hit_rate_at_k, mean, reciprocal_rank, relevance
 from lookalike.images import load_image
 
@@ -123,20 +122,12 @@ def same_product_eval(
     progress: bool = True,
 ) -> SameProductReport:
     """Index the catalog with the real ingest pipeline, query with augmented photos through SearchService."""
-    from lookalike.search import SearchService  # the service sits above eval's helpers: imported late
-
     recipes = augment.check_recipes(recipes)
     if n_per_recipe < 1:
         raise LookalikeError(f"n_per_recipe must be at least 1, not {n_per_recipe}")
-    with tempfile.TemporaryDirectory(prefix="lookalike-eval-") as tmp:
-        label = str(catalog)
-        if catalog is None:
-            from lookalike import demo_data
-
-            catalog = Path(tmp) / "demo-catalog"
-            demo_data.build(catalog)
-            label = "demo catalog (saleor 2.10.1 product photos)"
-        files = scan(Path(catalog))
+    with indexed_catalog(encoder, catalog, batch_size=batch_size, progress=progress) as ix:
+        service = ix.service
+        files = scan(ix.catalog)
         product_of = [f.product_id for f in files]
         queries = [
             Query(i, r, augment.seed_for(seed, f.rel_path, r, j))
@@ -146,7 +137,7 @@ def same_product_eval(
         ]
         truth = [product_of[q.source] for q in queries]
         report = SameProductReport(
-            catalog=label,
+            catalog=ix.label,
             photos=len(files),
             products=len(set(product_of)),
             recipes=list(recipes),
@@ -155,27 +146,17 @@ def same_product_eval(
             queries=len(queries),
             seed=seed,
             pixel_baseline=f"photo downscaled to {PIXEL_SIZE}×{PIXEL_SIZE} RGB, flattened, cosine, exact",
-            index_seconds=0.0,
+            index_seconds=ix.seconds,
         )
-        # The service builds its own collection, so the store schema (and any extra vectors) is the product's.
-        settings = Settings(
-            data_dir=Path(tmp) / "data", qdrant_url=None, collection="eval", batch_size=batch_size
-        )
-        with SearchService(settings, encoder=encoder) as service:
-            t0 = time.perf_counter()
-            indexed = service.index(Path(catalog), progress=progress)
-            report.index_seconds = time.perf_counter() - t0
-            for rel, why in indexed.failed:
-                log.warning("not indexed, its queries will miss: %s (%s)", rel, why)
-            pix_index = pixel_vectors([load_image(f.path) for f in files])
-            q_vecs, q_pix, embed_seconds = _embed_queries(encoder, files, queries, batch_size, progress)
-            log.info("embedded %d augmented queries in %.1fs", len(queries), embed_seconds)
-            t0 = time.perf_counter()
-            ranked = [
-                [h.product.product_id for h in service.search_vector(v, top_k=K)]
-                for v in tqdm(q_vecs, desc="querying", unit="q", disable=not progress, leave=False)
-            ]
-            enc_seconds = time.perf_counter() - t0
+        pix_index = pixel_vectors([load_image(f.path) for f in files])
+        q_vecs, q_pix, embed_seconds = _embed_queries(encoder, files, queries, batch_size, progress)
+        log.info("embedded %d augmented queries in %.1fs", len(queries), embed_seconds)
+        t0 = time.perf_counter()
+        ranked = [
+            [h.product.product_id for h in service.search_vector(v, top_k=K)]
+            for v in tqdm(q_vecs, desc="querying", unit="q", disable=not progress, leave=False)
+        ]
+        enc_seconds = time.perf_counter() - t0
     report.methods.append(score_same_product(encoder.name, ranked, queries, truth, enc_seconds))
 
     t0 = time.perf_counter()
