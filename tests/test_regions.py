@@ -187,3 +187,11 @@ def test_locate_finds_products_whole_image_search_misses(demo_service, demo_cata
             assert box is None or box.iou(Box(*scene.products[0].box)) > 0
     assert region_first > whole_first
     assert region_first >= 6
+
+
+def test_thin_or_tiny_photos_are_searched_whole_not_as_a_huge_grid() -> None:
+    from lookalike import regions as r
+
+    assert r.has_regions((640, 480)) and r.has_regions((400, 1600))
+    assert not r.has_regions((2, 50_000)) and not r.has_regions((1000, 1)) and not r.has_regions((40, 40))
+    assert not r.has_regions((300, 1300))  # longer than 4 × the shorter side

@@ -127,6 +127,17 @@ def grid(
     return list(boxes)
 
 
+MIN_REGION_SIDE = 64  # px: a photo whose shorter side is smaller has no product regions worth a search
+MAX_ASPECT = 4.0  # a strip longer than this (e.g. 2 × 50,000 px) is searched whole: its grid would be huge
+
+
+def has_regions(image_size: tuple[int, int]) -> bool:
+    """Whether a photo is large and square enough to look inside: the window grid follows the shorter
+    side, so a thin strip would otherwise get tens of thousands of windows (one search each)."""
+    short, long = sorted(image_size)
+    return short >= MIN_REGION_SIDE and long <= MAX_ASPECT * short
+
+
 def _starts(total: int, size: int, overlap: float) -> list[int]:
     """Evenly spread window starts that cover [0, total) with at least `overlap` between neighbours."""
     if size >= total:
@@ -292,8 +303,8 @@ def locate(
     the results fused. Without a feature map (another encoder) every window is encoded as a crop.
     """
     s = settings or RegionSettings()
-    boxes = grid(image.size, s.scales, s.overlap)
-    if isinstance(encoder, FeatureMapEncoder):
+    boxes = grid(image.size, s.scales, s.overlap) if has_regions(image.size) else []
+    if boxes and isinstance(encoder, FeatureMapEncoder):
         pooled = pooled_vectors(encoder, image, boxes, s.side)
         proposals = [RegionResult(b, search(v, 1)) for v, b in zip(pooled, boxes, strict=True)]
         boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
