@@ -21,6 +21,7 @@ from lookalike.eval import augment, scenes
 from lookalike.eval.indexed import indexed_catalog
 from lookalike.eval.metrics import mean
 from lookalike.records import Hit
+from lookalike.regions import Box
 from lookalike.search import AUTO, WHOLE
 
 METHODS = {WHOLE: "whole photo (before)", AUTO: "localised (region auto)"}
@@ -112,8 +113,6 @@ def _score(kind: str, cases, search, progress: bool) -> SceneRow:
 def _score_multi(rendered: Sequence[scenes.Scene], truth_of: Sequence[str], svc, progress: bool) -> SceneRow:
     """A scene counts when every product is in the top 5 of its own region (the returned region that
     overlaps its true box most, IoU ≥ 0.2); for the whole photo, in the one top 5."""
-    from lookalike.regions import Box
-
     found: dict[str, list[float]] = {WHOLE: [], AUTO: []}
     ms: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -47,7 +47,7 @@ def category_choices(service: SearchService) -> list[str]:
     return [ALL_CATEGORIES, *service.categories()]
 
 
-def _category(value: str | None) -> str | None:
+def chosen_category(value: str | None) -> str | None:
     return None if not value or value == ALL_CATEGORIES else value
 
 
@@ -57,13 +57,13 @@ def _caption(hit: Hit) -> str:
     return f"{hit.score:.2f} · {hit.product.product_id}" + (f" · {title}" if title else "")
 
 
-def _found(service: SearchService, hits: Sequence[Hit], what: str) -> Found:
+def found_items(service: SearchService, hits: Sequence[Hit], what: str) -> Found:
     items = [(CatalogService(service).thumbnail(h.product), _caption(h)) for h in hits]
     status = f"**{len(hits)}** product(s) {what}" if hits else f"No products {what}."
     return items, [h.product.product_id for h in hits], status
 
 
-def _query_image(service: SearchService, image: Any) -> Image.Image:
+def query_image(service: SearchService, image: Any) -> Image.Image:
     """The query photo as an RGB image: Gradio hands over a file path (or a PIL image from tests)."""
     if isinstance(image, Image.Image):
         return image.convert("RGB")
@@ -77,11 +77,11 @@ def search_photo(service: SearchService, image: Any, top_k: int, category: str |
         return [], [], "Add a photo: upload one, paste one or use the webcam."
     try:
         hits = service.search_image(
-            _query_image(service, image), top_k=int(top_k), category=_category(category)
+            query_image(service, image), top_k=int(top_k), category=chosen_category(category)
         )
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return _found(service, hits, "look like your photo")
+    return found_items(service, hits, "look like your photo")
 
 
 def more_like_this(
@@ -92,10 +92,10 @@ def more_like_this(
         return [], list(ids), "Click a product to see more like it."
     product_id = ids[index]
     try:
-        hits = service.similar([product_id], top_k=int(top_k), category=_category(category))
+        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category))
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return _found(service, hits, f"like **{md(product_id)}**")
+    return found_items(service, hits, f"like **{md(product_id)}**")
 
 
 def example_gallery(service: SearchService) -> tuple[list[GalleryItem], list[str]]:
@@ -123,10 +123,10 @@ def run_example(
 # -- words ---------------------------------------------------------------------------------------------
 def search_words(service: SearchService, text: str, top_k: int, category: str | None) -> Found:
     try:
-        hits = service.search_text(text or "", top_k=int(top_k), category=_category(category))
+        hits = service.search_text(text or "", top_k=int(top_k), category=chosen_category(category))
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return _found(service, hits, f"match “{md(text.strip())}”")
+    return found_items(service, hits, f"match “{md(text.strip())}”")
 
 
 def search_sound(service: SearchService, audio: str | None, top_k: int, category: str | None) -> Found:
@@ -134,10 +134,10 @@ def search_sound(service: SearchService, audio: str | None, top_k: int, category
     if not audio:
         return [], [], "Record or upload a sound first."
     try:
-        hits = service.search_audio(audio, top_k=int(top_k), category=_category(category))
+        hits = service.search_audio(audio, top_k=int(top_k), category=chosen_category(category))
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return _found(service, hits, "sound like the recording")
+    return found_items(service, hits, "sound like the recording")
 
 
 def search_photo_words(
@@ -147,15 +147,15 @@ def search_photo_words(
         return [], [], "Add a photo, then words that refine it."
     try:
         hits = service.search_combined(
-            _query_image(service, image),
+            query_image(service, image),
             text or "",
             weight=float(weight),
             top_k=int(top_k),
-            category=_category(category),
+            category=chosen_category(category),
         )
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return _found(service, hits, f"look like your photo and match “{md(text.strip())}”")
+    return found_items(service, hits, f"look like your photo and match “{md(text.strip())}”")
 
 
 # -- browse ----------------------------------------------------------------------------------------------

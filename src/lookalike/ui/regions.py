@@ -13,7 +13,7 @@ from lookalike.errors import LookalikeError
 from lookalike.records import Hit
 from lookalike.regions import Box
 from lookalike.search import AUTO, WHOLE, SearchService
-from lookalike.ui.handlers import Found, _category, _found, _query_image, fail, md
+from lookalike.ui.handlers import Found, chosen_category, fail, found_items, md, query_image
 
 WHERE_AUTO = "Find the product in the photo"
 WHERE_WHOLE = "The whole photo"
@@ -57,13 +57,13 @@ def search_photo_at(
     if image is None:
         return [], [], "Add a photo: upload one, paste one or use the webcam.", None
     try:
-        img = _query_image(service, image)
+        img = query_image(service, image)
         hits = service.search_image(
-            img, top_k=int(top_k), category=_category(category), region=_region(where, box)
+            img, top_k=int(top_k), category=chosen_category(category), region=_region(where, box)
         )
     except LookalikeError as exc:
         return [], [], fail(exc), None
-    items, ids, status = _found(service, hits, "look like your photo")
+    items, ids, status = found_items(service, hits, "look like your photo")
     return items, ids, status + _where_note(hits), _drawn(img, [(hits[0].region, "searched")] if hits else [])
 
 
@@ -80,16 +80,16 @@ def products_in_photo(
     if image is None:
         return [], [], "Add a photo that shows one or more products.", None
     try:
-        img = _query_image(service, image)
+        img = query_image(service, image)
         groups = service.search_regions(
-            img, max_products=3, top_k=min(int(top_k), 4), category=_category(category)
+            img, max_products=3, top_k=min(int(top_k), 4), category=chosen_category(category)
         )
     except LookalikeError as exc:
         return [], [], fail(exc), None
     items: list = []
     ids: list[str] = []
     for n, g in enumerate(groups, 1):
-        found: Found = _found(service, g.hits, "")
+        found: Found = found_items(service, g.hits, "")
         items += [(thumb, f"product {n} · {caption}") for thumb, caption in found[0]]
         ids += found[1]
     status = (
