@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from lookalike.errors import CatalogError
 from lookalike.images import IMAGE_SUFFIXES
-from lookalike.records import Product
+from lookalike.offers import read_offer
+from lookalike.records import Offer, Product
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class SidecarEntry:
     title: str | None = None
     category: str | None = None
     description: str | None = None
+    offer: Offer = Offer()
 
 
 _SIDECAR_FIELDS = ("product_id", "title", "category", "description")
@@ -132,8 +134,10 @@ def _walk_error(exc: OSError) -> None:
 def read_sidecar(root: Path) -> dict[str, SidecarEntry]:
     """Optional `products.csv` / `products.json` at the root: per-file product id, title, category.
 
-    CSV columns: path (relative to the root), product_id, title, category, description.
-    JSON: a list of objects with the same keys. Paths are only matched against scanned files, never opened.
+    CSV columns: path (relative to the root), product_id, title, category, description, and the shop's
+    offer columns (price, sale_price, currency, link, availability, brand, color, item_group_id; see
+    `lookalike.offers`). JSON: a list of objects with the same keys. Paths are only matched against
+    scanned files, never opened. An unreadable price or availability is left out with a warning.
     """
     entries: dict[str, SidecarEntry] = {}
     for name in SIDECAR_NAMES:
@@ -154,7 +158,10 @@ def read_sidecar(root: Path) -> dict[str, SidecarEntry]:
             if not isinstance(row, dict) or not row.get("path"):
                 raise CatalogError(f"{path}: row {i} has no 'path'")
             key = PurePosixPath(str(row["path"]).replace("\\", "/")).as_posix()
-            entries[key] = SidecarEntry(**{f: _text(row.get(f)) for f in _SIDECAR_FIELDS})
+            offer = read_offer(row)
+            for warning in offer.warnings:
+                log.warning("%s: row %d (%s): %s", name, i, printable(key), warning)
+            entries[key] = SidecarEntry(**{f: _text(row.get(f)) for f in _SIDECAR_FIELDS}, offer=offer.offer)
         break
     return entries
 
@@ -169,6 +176,7 @@ class ScannedFile:
     category: str
     title: str | None
     description: str | None = None
+    offer: Offer = Offer()
 
     def to_product(self, sha256: str) -> Product:
         return Product(
@@ -179,6 +187,7 @@ class ScannedFile:
             sha256=sha256,
             title=self.title,
             description=self.description,
+            offer=self.offer,
         )
 
 
@@ -239,6 +248,7 @@ def scan_catalog(root: Path, rule: CategoryRule | None = None) -> CatalogScan:
                 category=entry.category or rule.category_of(rel),
                 title=entry.title,
                 description=entry.description,
+                offer=entry.offer,
             )
         )
     files = _disambiguate(files, sidecar)

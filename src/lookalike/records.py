@@ -11,6 +11,50 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Offer:
+    """How the shop sells a product (feed or sidecar columns): returned with every hit so a storefront
+    renders results without a second lookup, and what shop filters (price, stock, brand) run on."""
+
+    price: float | None = None  # what the shopper pays now: the sale price when there is one
+    regular_price: float | None = None  # the price before a sale, when the feed gives both
+    currency: str | None = None  # ISO 4217 code, e.g. EUR
+    link: str | None = None  # the product page
+    image_link: str | None = None  # where the indexed image came from (feeds)
+    availability: str | None = None  # in_stock | out_of_stock | preorder | backorder
+    brand: str | None = None
+    colour: str | None = None
+    item_group_id: str | None = None  # variants (sizes, colours) of one model share it
+
+    def payload(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Offer:
+        def text(key: str) -> str | None:
+            value = payload.get(key)
+            return None if value is None else str(value)
+
+        def number(key: str) -> float | None:
+            value = payload.get(key)
+            return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+        return cls(
+            price=number("price"),
+            regular_price=number("regular_price"),
+            currency=text("currency"),
+            link=text("link"),
+            image_link=text("image_link"),
+            availability=text("availability"),
+            brand=text("brand"),
+            colour=text("colour"),
+            item_group_id=text("item_group_id"),
+        )
+
+
+OFFER_FIELDS = tuple(Offer.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class Product:
     """One catalog image: a product may have several (views), each its own point."""
 
@@ -21,9 +65,12 @@ class Product:
     sha256: str
     title: str | None = None
     description: str | None = None
+    offer: Offer = field(default_factory=Offer)
 
     def payload(self) -> dict[str, Any]:
+        """Offer fields stand flat beside the product's so Qdrant filters and indexes them by name."""
         return {
+            **self.offer.payload(),
             "product_id": self.product_id,
             "category": self.category,
             "path": str(self.path),
@@ -43,7 +90,13 @@ class Product:
             sha256=str(payload["sha256"]),
             title=payload.get("title"),
             description=payload.get("description"),
+            offer=Offer.from_payload(payload),
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, offer fields flat (absent ones as null)."""
+        d = {k: v for k, v in asdict(self).items() if k != "offer"}
+        return {**d, "path": str(self.path), **asdict(self.offer)}
 
 
 @dataclass(frozen=True)
@@ -56,8 +109,7 @@ class Hit:
     region: Box | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self.product)
-        d["path"] = str(self.product.path)
+        d = self.product.to_dict()
         region = None if self.region is None else asdict(self.region)
         return {"score": self.score, "point_id": self.point_id, "region": region, **d}
 

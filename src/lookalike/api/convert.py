@@ -35,6 +35,7 @@ def hit_list(hits: list[Hit]) -> list[HitOut]:
             point_id=h.point_id,
             image_url=image_url(h.product.product_id, h.point_id),
             region=region_out(h.region),
+            **asdict(h.product.offer),
         )
         for i, h in enumerate(hits, 1)
     ]

@@ -42,7 +42,21 @@ class RegionOut(BaseModel):
     h: int
 
 
-class HitOut(BaseModel):
+class OfferOut(BaseModel):
+    """The shop's fields for the product (feed or sidecar), null when the catalog does not give them."""
+
+    price: float | None = Field(default=None, description="What the shopper pays now (sale price if any).")
+    regular_price: float | None = Field(default=None, description="The price before a sale, if on sale.")
+    currency: str | None = None
+    link: str | None = Field(default=None, description="The product's page in the shop.")
+    image_link: str | None = Field(default=None, description="Where the indexed image came from (feeds).")
+    availability: str | None = Field(default=None, description="in_stock, out_of_stock, preorder, backorder.")
+    brand: str | None = None
+    colour: str | None = None
+    item_group_id: str | None = Field(default=None, description="Variants of one model share it.")
+
+
+class HitOut(OfferOut):
     rank: int
     score: float = Field(
         description="Higher is closer. Cosine similarity of the best-matching view for photo and joint "
@@ -83,7 +97,7 @@ class CategoriesOut(BaseModel):
     categories: list[CategoryOut]
 
 
-class ProductOut(BaseModel):
+class ProductOut(OfferOut):
     product_id: str
     category: str
     title: str | None
@@ -121,7 +135,7 @@ class ViewOut(BaseModel):
     file_ok: bool = Field(description="False when the image file is gone: see `lookalike clean`.")
 
 
-class ProductDetailOut(BaseModel):
+class ProductDetailOut(OfferOut):
     product_id: str
     category: str
     title: str | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import quote
 
@@ -55,6 +56,7 @@ async def category_products(
                 title=p.title,
                 views=len(p.views),
                 image_url=image_url(p.product_id),
+                **asdict(p.cover.offer),
             )
             for p in page.products
         ],

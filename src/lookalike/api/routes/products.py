@@ -6,6 +6,7 @@ WriteRunner, one catalog change at a time.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, UploadFile
@@ -100,6 +101,7 @@ def get_product(product_id: ProductId, catalog: Catalog) -> ProductDetailOut:
         product_id=product_id,
         category=first.category,
         title=first.title,
+        **asdict(first.offer),
         views=[
             ViewOut(
                 point_id=pid,
