@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from rich.table import Table
 
 from lookalike.config import Settings
 from lookalike.errors import LookalikeError
+from lookalike.fetch import AddressPolicy, Fetcher, FetchLimits
 from lookalike.net import is_loopback
 from lookalike.records import Hit, IndexReport, RegionHits
 from lookalike.search import SearchService
@@ -133,7 +135,10 @@ def index(
 
 @app.command()
 def search(
-    image: Annotated[Path | None, typer.Argument(help="A photo of the product you are looking for.")] = None,
+    image: Annotated[
+        str | None,
+        typer.Argument(help="A photo of the product you are looking for: a file, or an http(s) URL."),
+    ] = None,
     text: Annotated[
         str | None, typer.Option("--text", "-t", help="Words, alone or refining the photo.")
     ] = None,
@@ -159,7 +164,11 @@ def search(
     category: CategoryOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Find products by photo (IMAGE), by words (--text), both, or by a sound (--audio)."""
+    """Find products by photo (IMAGE), by words (--text), both, or by a sound (--audio).
+
+    An IMAGE that is an http(s) URL is downloaded first (under the LOOKALIKE_FETCH_* limits). This is
+    your own command, so it may fetch from your local network; the API refuses such URLs from callers.
+    """
     given = [x is not None for x in (image or text, audio)]
     if sum(given) != 1 or (regions and image is None):
         err.print("[bold red]error:[/] give a photo and/or --text, or --audio (--regions needs a photo)")
@@ -167,23 +176,40 @@ def search(
     where = box or region
     try:
         with _service() as svc:
-            if regions is not None and image is not None:
-                groups = svc.search_regions(image, max_products=regions, top_k=top_k, category=category)
+            photo = None if image is None else _photo(image, svc.settings)
+            name = image if isinstance(photo, bytes) else None
+            if regions is not None and photo is not None:
+                groups = svc.search_regions(
+                    photo, max_products=regions, top_k=top_k, category=category, name=name
+                )
                 _print_regions(groups, as_json)
                 return
             if audio is not None:
                 hits = svc.search_audio(audio, top_k=top_k, category=category)
-            elif image is not None and text:
+            elif photo is not None and text:
                 hits = svc.search_combined(
-                    image, text, weight=weight, top_k=top_k, category=category, region=where
+                    photo, text, weight=weight, top_k=top_k, category=category, region=where, name=name
                 )
-            elif image is not None:
-                hits = svc.search_image(image, top_k=top_k, category=category, region=where)
+            elif photo is not None:
+                hits = svc.search_image(photo, top_k=top_k, category=category, region=where, name=name)
             else:
                 hits = svc.search_text(text or "", top_k=top_k, category=category)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _photo(image: str, settings: Settings) -> Path | bytes:
+    """A file path as given, or the bytes behind a URL (the owner's policy: private addresses allowed,
+    cloud metadata never)."""
+    if not _URL.match(image):
+        return Path(image)
+    policy = AddressPolicy.from_settings(settings, allow_private=True)
+    with Fetcher(FetchLimits.from_settings(settings), policy) as fetcher:
+        return fetcher.fetch(image, expect="image").content
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,12 +16,18 @@ from lookalike import encoders, regions
 from lookalike.catalog import CategoryRule, is_utf8
 from lookalike.config import Settings
 from lookalike.encoders import Modality
-from lookalike.errors import ImageError, LookalikeError, NotFoundError, UnsupportedModalityError
+from lookalike.errors import (
+    ImageError,
+    LookalikeError,
+    NotFoundError,
+    UnsupportedModalityError,
+    UploadTooLargeError,
+)
 from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.records import CollectionInfo, Hit, IndexReport, Product, RegionHits
 from lookalike.regions import Box
-from lookalike.store import PointFilter, Schema, ScoredPoint, VectorStore, open_store
+from lookalike.store import PointFilter, Schema, ScoredPoint, VectorQuery, VectorStore, open_store
 from lookalike.words import vectors as word_vectors
 from lookalike.words.fusion import fuse_rankings
 from lookalike.words.query import word_queries
@@ -34,6 +40,21 @@ ImageInput = Image.Image | bytes | str | Path
 AUTO, WHOLE = "auto", "whole"
 Region = str | Box  # "auto", "whole", "X,Y,W,H" (pixels or fractions 0–1), or a Box
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ImageQuery:
+    """One photo query of a batch (SearchService.search_batch); `region` as in search_image, but
+    "whole" by default: finding the product inside the photo costs a search per candidate region."""
+
+    image: ImageInput
+    top_k: int = 10
+    category: str | None = None
+    region: Region = "whole"
+    name: str | None = None
+
+
+BatchAnswer = list[Hit] | LookalikeError  # the hits of one query, or why that query failed
 
 
 def region_of(img: Image.Image, region: Region | None) -> Box | str:
@@ -173,6 +194,86 @@ class SearchService:
             return [replace(h, region=box) for h in hits] if box else hits
         located, best = self._locate(image, name, img, top_k, category)
         return [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
+
+    def search_batch(self, queries: Sequence[ImageQuery]) -> list[BatchAnswer]:
+        """Several photo queries at once: one encoder batch, one batch query to the store.
+
+        Answers come in order; a query that fails (a bad image, an unknown category, a box outside
+        the photo) gets its LookalikeError in its place and the others are answered. The photos of
+        one batch may hold settings.max_upload_pixels pixels in all (later ones over it fail), and at
+        most settings.max_batch queries. A query with region "auto" is answered on its own, by
+        search_image, outside the batch (it searches once per candidate region).
+        """
+        limit = self.settings.max_batch
+        if not queries:
+            raise LookalikeError("give at least one photo to search for")
+        if len(queries) > limit:
+            raise LookalikeError(
+                f"a batch holds at most {limit} queries, not {len(queries)} (LOOKALIKE_MAX_BATCH)"
+            )
+        answers: list[BatchAnswer | None] = [None] * len(queries)
+        parts: list[tuple[int, Image.Image, Box | None]] = []  # query index, image to embed, its box
+        pixels = 0
+        for i, q in enumerate(queries):
+            try:
+                self._check_query(q.top_k, q.category)
+                img = self.load_query_image(q.image, q.name)
+                pixels += img.width * img.height
+                if pixels > self.settings.max_upload_pixels:
+                    raise UploadTooLargeError(
+                        f"the photos of this batch hold more than {self.settings.max_upload_pixels:,} pixels "
+                        "in all; send fewer or smaller photos per batch (LOOKALIKE_MAX_UPLOAD_PIXELS)"
+                    )
+                where = region_of(img, q.region)
+                if where == AUTO:
+                    answers[i] = self.search_image(img, q.top_k, q.category, AUTO, q.name)
+                    continue
+                box = where if isinstance(where, Box) else None
+                parts.append((i, img.crop(box.corners()) if box else img, box))
+            except LookalikeError as exc:
+                answers[i] = exc
+        searches: list[tuple[int, Box | None, np.ndarray]] = []
+        for (i, _, box), vector in zip(parts, self._embed_parts(queries, parts), strict=True):
+            if isinstance(vector, LookalikeError):
+                answers[i] = vector
+            else:
+                searches.append((i, box, vector))
+        flts = {i: PointFilter(category=queries[i].category) for i, _, _ in searches}
+        first = self.store.search_batch(
+            [VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, _, v in searches]
+        )
+        for (i, box, vector), points in zip(searches, first, strict=True):
+            # _best_per_product asks for top_k * 3 points first: the batch answered that; it asks for
+            # more only when those hold too few distinct products, and then searches on its own
+            def query(limit: int, vector=vector, points=points, flt=flts[i], first=queries[i].top_k * 3):
+                return points if limit == first else self.store.search(vector, limit, flt)
+
+            hits = self._best_per_product(query, queries[i].top_k)
+            answers[i] = [replace(h, region=box) for h in hits] if box else hits
+        return [a if a is not None else LookalikeError("not answered") for a in answers]
+
+    def _embed_parts(
+        self, queries: Sequence[ImageQuery], parts: list[tuple[int, Image.Image, Box | None]]
+    ) -> list[np.ndarray | LookalikeError]:
+        """Every part's vector from one encoder call; if the model refuses the batch, image by image,
+        so that one photo it cannot take fails alone."""
+        if not parts:
+            return []
+        try:
+            return list(self.encoder.embed_images([img for _, img, _ in parts]))
+        except LookalikeError:
+            raise  # the model itself is unavailable: no query can be answered
+        except Exception:  # noqa: BLE001 - find the photo the model could not take
+            vectors: list[np.ndarray | LookalikeError] = []
+            for i, img, _ in parts:
+                q = queries[i]
+                try:
+                    vectors.append(
+                        self._model_call(q.image, q.name, lambda img=img: self.encoder.embed_images([img])[0])
+                    )
+                except LookalikeError as exc:
+                    vectors.append(exc)
+            return vectors
 
     def search_regions(
         self,

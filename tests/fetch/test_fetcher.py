@@ -163,12 +163,14 @@ def test_404_is_an_error_and_not_retried(fetcher: Fetcher, shop) -> None:
     with pytest.raises(FetchError, match="HTTP 404") as err:
         fetcher.fetch(shop.url("/nothing-here.jpg"))
     assert err.value.reason.startswith("HTTP 404") and not err.value.refused
+    assert err.value.kind == "invalid"
     assert shop.paths() == ["/nothing-here.jpg"]
 
 
 def test_5xx_is_retried_then_reported(fetcher: Fetcher, shop) -> None:
-    with pytest.raises(FetchError, match="HTTP 500"):
+    with pytest.raises(FetchError, match="HTTP 500") as err:
         fetcher.fetch(shop.url("/broken"))
+    assert err.value.kind == "unavailable"
     assert shop.paths() == ["/broken"] * (1 + FAST.retries)
 
 
@@ -187,8 +189,9 @@ def test_a_silent_server_times_out_and_is_retried(fetcher: Fetcher, shop) -> Non
 
 
 def test_an_endless_body_stops_at_the_byte_cap(fetcher: Fetcher, shop) -> None:
-    with pytest.raises(FetchError, match="larger than 1 MB"):
+    with pytest.raises(FetchError, match="larger than 1 MB") as err:
         fetcher.fetch(shop.url("/endless.png"))
+    assert err.value.kind == "too_large"
     assert shop.paths() == ["/endless.png"]  # a size refusal is not retried
 
 
@@ -276,7 +279,7 @@ def test_connection_goes_to_the_address_that_was_checked(shop, monkeypatch: pyte
 def test_loopback_spellings_are_refused_unheard(fetcher: Fetcher, forbidden_site, host: str) -> None:
     with pytest.raises(FetchError, match="refused: .* is a loopback address") as err:
         fetcher.fetch(forbidden_site.url("/", host=host))
-    assert err.value.refused
+    assert err.value.refused and err.value.kind == "refused"
     assert forbidden_site.requests == []
 
 

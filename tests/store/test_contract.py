@@ -11,7 +11,7 @@ import pytest
 from lookalike.catalog import point_id
 from lookalike.config import Settings
 from lookalike.errors import SchemaMismatchError, StoreError, StoreInUseError
-from lookalike.store import PointFilter, Schema, open_store
+from lookalike.store import PointFilter, Schema, VectorQuery, open_store
 
 DIM = 8
 SCHEMA = Schema("test-encoder", DIM)
@@ -73,6 +73,27 @@ def test_search_ranks_the_query_point_first_and_filters(store) -> None:
     assert len(filtered) == 10
     excluded = store.search(vecs[4], limit=5, flt=PointFilter(exclude_ids=(ids[4],)))
     assert ids[4] not in [h.id for h in excluded]
+
+
+def test_search_batch_answers_each_query_as_search_would(store) -> None:
+    ids, vecs, payloads = _points(30)
+    store.upsert(ids, vecs, payloads)
+    store.optimize()
+    queries = [
+        VectorQuery(vecs[4], 5),
+        VectorQuery(vecs[7], 3, PointFilter(category="cat2")),
+        VectorQuery(vecs[4], 30, PointFilter(exclude_ids=(ids[4],))),
+    ]
+    answers = store.search_batch(queries)
+    assert len(answers) == 3
+    for q, answer in zip(queries, answers, strict=True):
+        single = store.search(q.vector, q.limit, q.flt)
+        assert [p.id for p in answer] == [p.id for p in single]
+        assert [p.score for p in answer] == pytest.approx([p.score for p in single], abs=1e-5)
+    assert answers[0][0].id == ids[4]
+    assert len(answers[1]) == 3 and all(p.payload["category"] == "cat2" for p in answers[1])
+    assert ids[4] not in [p.id for p in answers[2]] and len(answers[2]) == 29
+    assert store.search_batch([]) == []
 
 
 def test_recommend_with_positive_and_negative_examples(store) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,10 +20,12 @@ from lookalike.api.deps import require_key
 from lookalike.api.errors import PathScrubber, add_error_handlers
 from lookalike.api.limits import SearchRunner, WriteRunner
 from lookalike.api.middleware import BodyLimit
+from lookalike.api.query_image import UrlFetches
 from lookalike.api.routes import categories, health, products, search
 from lookalike.catalog_service import CatalogService
 from lookalike.config import API_KEY_RULE, Settings, is_header_safe
 from lookalike.errors import LookalikeError
+from lookalike.fetch import AddressPolicy, Fetcher, FetchLimits
 from lookalike.search import SearchService
 
 log = logging.getLogger(__name__)
@@ -48,6 +52,7 @@ def create_app(
     origins = list(settings.cors_origins if cors_origins is None else cors_origins)
 
     app = FastAPI(
+        lifespan=_lifespan,
         title="lookalike",
         version=__version__,
         description="Reverse product-image search: send a photo, get the most similar products of the shop.",
@@ -68,6 +73,7 @@ def create_app(
     app.state.max_upload_bytes = limit
     app.state.search_runner = SearchRunner(settings.request_timeout, settings.max_concurrent_searches)
     app.state.write_runner = WriteRunner(settings.request_timeout, settings.max_concurrent_writes)
+    app.state.fetches = _url_fetches(settings, limit)
     add_error_handlers(
         app, PathScrubber({str(settings.data_dir): "<data dir>", tempfile.gettempdir(): "<temp dir>"})
     )
@@ -75,6 +81,27 @@ def create_app(
     if not settings.public_reads and key is None:
         log.warning("public_reads is off but no API key is set: searching stays open to anyone")
     return app
+
+
+def _url_fetches(settings: Settings, limit: int) -> UrlFetches:
+    """Query photos by URL: the strict address policy (API callers never reach the server's own
+    network, except hosts in LOOKALIKE_FETCH_ALLOW), no more bytes than an upload, no longer than a
+    search may take."""
+    limits = replace(
+        FetchLimits.from_settings(settings),
+        max_bytes=min(settings.fetch_max_bytes, limit),
+        total_timeout=min(settings.fetch_total_timeout, settings.request_timeout),
+    )
+    fetcher = Fetcher(limits, AddressPolicy.from_settings(settings, allow_private=False))
+    return UrlFetches(fetcher, limits.concurrency)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        app.state.fetches.close()  # the download connection pool
 
 
 def _api_key(settings: Settings, given: str | None) -> str | None:

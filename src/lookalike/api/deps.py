@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 from starlette.requests import Request
 
 from lookalike.api.limits import SearchRunner, WriteRunner
+from lookalike.api.query_image import UrlFetches
 from lookalike.catalog_service import CatalogService
 from lookalike.search import SearchService
 
@@ -38,6 +39,10 @@ def get_write_runner(request: Request) -> WriteRunner:
     return request.app.state.write_runner
 
 
+def get_fetches(request: Request) -> UrlFetches:
+    return request.app.state.fetches
+
+
 def get_upload_limit(request: Request) -> int:
     return request.app.state.max_upload_bytes
 
@@ -56,3 +61,4 @@ Catalog = Annotated[CatalogService, Depends(get_catalog)]
 Searches = Annotated[SearchRunner, Depends(get_search_runner)]
 Writes = Annotated[WriteRunner, Depends(get_write_runner)]
 UploadLimit = Annotated[int, Depends(get_upload_limit)]
+Fetches = Annotated[UrlFetches, Depends(get_fetches)]

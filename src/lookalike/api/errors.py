@@ -24,8 +24,12 @@ from lookalike.errors import (
     UnsupportedModalityError,
     UploadTooLargeError,
 )
+from lookalike.fetch import FetchError
 
 log = logging.getLogger(__name__)
+# a URL refused before any request (400), too large (413), the far server failing (502), or answering
+# with something that is not an image (422)
+_FETCH_STATUS = {"refused": 400, "too_large": 413, "unavailable": 502, "invalid": 422}
 
 
 def safe_text(value: object, limit: int = 500) -> str:
@@ -47,7 +51,10 @@ def validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def status_of(exc: LookalikeError) -> int:
-    """404 for what is not in the index, 503 when the model or the store fails, else the request's fault."""
+    """404 for what is not in the index, 503 when the model or the store fails, 400/413/422/502 for a
+    query image URL (refused, too large, not an image, its server failing), else the request's fault."""
+    if isinstance(exc, FetchError):  # a query image given by URL
+        return _FETCH_STATUS[exc.kind]
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ChangedOnDiskError):

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Form, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from lookalike.search import MAX_TOP_K
+from lookalike.search import MAX_REGIONS, MAX_TOP_K
 
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
@@ -85,6 +85,103 @@ class TextQuery(BaseModel):
     text: str = Field(min_length=1, max_length=500, description="Words describing the product.")
     top_k: TopK = 10
     category: str | None = None
+
+
+ImageUrl = Annotated[
+    str | None,
+    Field(
+        max_length=4096,
+        description="The photo's http(s) URL; the server downloads it. Addresses inside the server's own "
+        "network (loopback, private, link-local, cloud metadata) are refused.",
+    ),
+]
+ImageB64 = Annotated[
+    str | None,
+    Field(description="The photo as base64 (standard or URL-safe) or a data URL (data:image/png;base64,…)."),
+]
+FormImageUrl = Annotated[str | None, Form(max_length=4096, description="The photo's http(s) URL.")]
+FormImageB64 = Annotated[str | None, Form(description="The photo as base64 or a base64 data URL.")]
+Region = Annotated[
+    str,
+    Field(max_length=20, description="'auto': find the product inside the photo; 'whole': the whole photo."),
+]
+BoxText = Annotated[
+    str | None, Field(max_length=100, description="Only this part: 'X,Y,W,H' (pixels or 0–1).")
+]
+
+
+class ImageSearchIn(BaseModel):
+    """POST /search/image as JSON: the photo by `image_url` or `image_b64` (one of them)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    image_url: ImageUrl = None
+    image_b64: ImageB64 = None
+    top_k: TopK = 10
+    category: str | None = None
+    region: Region = "auto"
+    box: BoxText = None
+
+
+class CombinedSearchIn(ImageSearchIn):
+    """POST /search/combined as JSON: a photo (URL or base64) refined by words."""
+
+    text: str = Field(min_length=1, max_length=500, description="Words that refine the photo.")
+    weight: float = Field(0.5, ge=0, le=1, description="Weight of the words (0 = photo only).")
+
+
+class RegionsSearchIn(BaseModel):
+    """POST /search/regions as JSON."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    image_url: ImageUrl = None
+    image_b64: ImageB64 = None
+    max_products: int = Field(3, ge=1, le=MAX_REGIONS, description="How many product regions at most.")
+    top_k: int = Field(5, ge=1, le=50, description="Products per region.")
+    category: str | None = None
+
+
+class BatchQueryIn(BaseModel):
+    """One photo of a batch: by URL or base64, with its own options."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    image_url: ImageUrl = None
+    image_b64: ImageB64 = None
+    top_k: TopK = 10
+    category: str | None = None
+    region: Annotated[
+        str,
+        Field(
+            max_length=20,
+            description="'whole' (default in a batch) or 'auto' (find the product inside the photo: "
+            "answered on its own, outside the batch, and slower).",
+        ),
+    ] = "whole"
+    box: BoxText = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    queries: list[BatchQueryIn] = Field(
+        min_length=1,
+        description="The photos to search for, answered in this order (at most LOOKALIKE_MAX_BATCH).",
+    )
+
+
+class BatchAnswerOut(BaseModel):
+    """One query's answer: its hits, or why it failed (`status`: what a single request would have got)."""
+
+    hits: list[HitOut] | None = None
+    error: str | None = None
+    status: int = 200
+
+
+class BatchOut(BaseModel):
+    results: list[BatchAnswerOut]
+    took_ms: float
 
 
 class CategoryOut(BaseModel):

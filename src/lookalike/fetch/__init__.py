@@ -9,7 +9,7 @@ The shop owner's own command line uses `AddressPolicy(allow_private=True)`.
 
 from lookalike.fetch.client import Fetched, Fetcher, FetchLimits
 from lookalike.fetch.content import Expect, image_format
-from lookalike.fetch.errors import FetchError
+from lookalike.fetch.errors import FetchError, redact
 from lookalike.fetch.guard import CLOUD_METADATA, AddressPolicy, check_url, classify, parse_allowed
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "classify",
     "image_format",
     "parse_allowed",
+    "redact",
 ]

@@ -119,7 +119,7 @@ def resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise FetchError(f"the host name {host} does not resolve ({exc})") from None
+        raise FetchError(f"the host name {host} does not resolve ({exc})", kind="unavailable") from None
     seen: dict[str, None] = {}
     for info in infos:
         seen.setdefault(str(info[4][0]), None)
@@ -235,7 +235,9 @@ class Fetcher:
                 if current == url:
                     raise
                 reason = f"{exc.reason} (after a redirect to {redact(current)})"
-                raise FetchError(reason, refused=exc.refused, retryable=exc.retryable) from None
+                raise FetchError(
+                    reason, refused=exc.refused, retryable=exc.retryable, kind=exc.kind
+                ) from None
         raise FetchError(f"too many redirects (more than {self.limits.max_redirects})")
 
     def _get(self, current: str, expect: Expect, headers: dict[str, str], deadline: float) -> Fetched:
@@ -277,18 +279,20 @@ class Fetcher:
         cap = self.limits.max_bytes if expect == "image" else self.limits.max_feed_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
-            raise FetchError(f"larger than {_size(cap)} ({_size(int(declared))})")
+            raise FetchError(f"larger than {_size(cap)} ({_size(int(declared))})", kind="too_large")
         body = bytearray()
         sniffed = expect != "image"
         for chunk in response.iter_bytes():
             body += chunk
             if len(body) > cap:
-                raise FetchError(f"larger than {_size(cap)}")
+                raise FetchError(f"larger than {_size(cap)}", kind="too_large")
             if not sniffed and len(body) >= MAGIC_BYTES:
                 check_image_bytes(bytes(body[:MAGIC_BYTES]), content_type)
                 sniffed = True
             if time.monotonic() > deadline:
-                raise FetchError(f"took longer than {self.limits.total_timeout:g} s in all")
+                raise FetchError(
+                    f"took longer than {self.limits.total_timeout:g} s in all", kind="unavailable"
+                )
         if not sniffed:
             check_image_bytes(bytes(body), content_type)
         return Fetched(final, bytes(body), content_type, etag, last_modified)
@@ -322,19 +326,19 @@ class _HttpxErrors:
 def _translate(exc: httpx.HTTPError, limits: FetchLimits, *, out_of_time: bool) -> FetchError:
     if isinstance(exc, httpx.TimeoutException):
         if out_of_time:
-            return FetchError(f"took longer than {limits.total_timeout:g} s in all")
+            return FetchError(f"took longer than {limits.total_timeout:g} s in all", kind="unavailable")
         if isinstance(exc, httpx.ConnectTimeout):
             return FetchError(f"timed out connecting after {limits.connect_timeout:g} s", retryable=True)
         return FetchError(f"timed out: the server sent nothing for {limits.read_timeout:g} s", retryable=True)
     if isinstance(exc, httpx.ConnectError):
-        return FetchError(f"could not connect ({_why(exc)})")
+        return FetchError(f"could not connect ({_why(exc)})", kind="unavailable")
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
         return FetchError(f"the connection broke off ({_why(exc)})", retryable=True)
     if isinstance(exc, httpx.DecodingError):
         return FetchError(f"the server sent a corrupt compressed body ({_why(exc)})")
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return FetchError(f"not a valid URL ({_why(exc)})", refused=True)
-    return FetchError(f"download failed ({_why(exc)})")
+    return FetchError(f"download failed ({_why(exc)})", kind="unavailable")
 
 
 def _why(exc: Exception) -> str:

@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from lookalike.errors import LookalikeError
+
+Kind = Literal["refused", "too_large", "unavailable", "invalid"]
 
 
 class FetchError(LookalikeError):
     """A URL that was refused or could not be downloaded.
 
     `reason` is the short cause ("HTTP 404", "refused: 127.0.0.1 is a loopback address"); `url` is the
-    URL as given, without any password it held; `refused` is True when the address policy said no
-    (nothing was sent), so an API can answer 400 instead of 502.
+    URL as given, without any password it held. `kind` sorts the causes for front ends (an API maps
+    them to status codes): "refused" (the URL's shape or the address policy said no: nothing was sent
+    there), "too_large", "unavailable" (the far side failed: timeouts, 5xx, unreachable), "invalid"
+    (the far side answered, but not with what was asked: 404, not an image, redirect loop).
     """
 
     def __init__(
-        self, reason: str, url: str | None = None, *, refused: bool = False, retryable: bool = False
+        self,
+        reason: str,
+        url: str | None = None,
+        *,
+        refused: bool = False,
+        retryable: bool = False,
+        kind: Kind | None = None,
     ):
         self.reason = reason
         self.url = redact(url) if url else None
         self.refused = refused
         self.retryable = retryable
+        self.kind: Kind = kind or ("refused" if refused else "unavailable" if retryable else "invalid")
         super().__init__(f"{self.url}: {reason}" if self.url else reason)
 
     def at(self, url: str) -> FetchError:
         """The same error naming `url` (errors raised below the client do not know it)."""
-        return FetchError(self.reason, url, refused=self.refused, retryable=self.retryable)
+        return FetchError(self.reason, url, refused=self.refused, retryable=self.retryable, kind=self.kind)
 
 
 def redact(url: str) -> str:

@@ -9,10 +9,20 @@ from lookalike.store.base import (
     Schema,
     ScoredPoint,
     StoredPoint,
+    VectorQuery,
     VectorStore,
 )
 
-__all__ = ["VECTOR_NAME", "PointFilter", "Schema", "ScoredPoint", "StoredPoint", "VectorStore", "open_store"]
+__all__ = [
+    "VECTOR_NAME",
+    "PointFilter",
+    "Schema",
+    "ScoredPoint",
+    "StoredPoint",
+    "VectorQuery",
+    "VectorStore",
+    "open_store",
+]
 
 
 def open_store(settings: Settings, schema: Schema | None) -> VectorStore:

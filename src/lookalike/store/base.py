@@ -99,6 +99,16 @@ class PointFilter:
         return no_values and not (self.ids or self.exclude_ids or self.exclude_product_ids)
 
 
+@dataclass(frozen=True)
+class VectorQuery:
+    """One nearest-neighbour query of a batch (VectorStore.search_batch)."""
+
+    vector: np.ndarray
+    limit: int
+    flt: PointFilter | None = None
+    using: str = VECTOR_NAME
+
+
 class VectorStore(ABC):
     """One collection of points with a named cosine vector `image` and a product payload."""
 
@@ -131,6 +141,10 @@ class VectorStore(ABC):
         self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
     ) -> list[ScoredPoint]:
         """Nearest points by the named vector `using` (cosine)."""
+
+    @abstractmethod
+    def search_batch(self, queries: Sequence[VectorQuery]) -> list[list[ScoredPoint]]:
+        """Several searches in one request to the engine (Qdrant's batch query); answers in order."""
 
     @abstractmethod
     def recommend(

@@ -24,6 +24,7 @@ from lookalike.store.base import (
     Schema,
     ScoredPoint,
     StoredPoint,
+    VectorQuery,
     VectorStore,
     stored_point,
 )
@@ -248,6 +249,24 @@ class EdgeStore(VectorStore):
     ) -> list[ScoredPoint]:
         query = qe.Query.Nearest(self.check_query(vector, using), using=using)
         return self._query(query, limit, flt)
+
+    def search_batch(self, queries: Sequence[VectorQuery]) -> list[list[ScoredPoint]]:
+        """One QueryBatchRequest: Edge plans the searches together (one pass over the segments)."""
+        if not queries:
+            return []
+        requests = [
+            qe.QueryRequest(
+                limit=q.limit,
+                query=qe.Query.Nearest(self.check_query(q.vector, q.using), using=q.using),
+                filter=self._filter(q.flt),
+                with_payload=True,
+                params=self._search_params,
+            )
+            for q in queries
+        ]
+        with self._engine("read") as shard:
+            answers = shard.query_batch(qe.QueryBatchRequest(requests))
+        return [self._scored(points) for points in answers]
 
     def recommend(
         self,

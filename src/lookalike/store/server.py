@@ -20,6 +20,7 @@ from lookalike.store.base import (
     Schema,
     ScoredPoint,
     StoredPoint,
+    VectorQuery,
     VectorStore,
     stored_point,
 )
@@ -194,6 +195,27 @@ class ServerStore(VectorStore):
         self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
     ) -> list[ScoredPoint]:
         return self._query(self.check_query(vector, using), limit, flt, using)
+
+    def search_batch(self, queries: Sequence[VectorQuery]) -> list[list[ScoredPoint]]:
+        """One query_batch_points call: one round trip to the server for every search."""
+        if not queries:
+            return []
+        requests = [
+            models.QueryRequest(
+                query=self.check_query(q.vector, q.using),
+                using=q.using,
+                filter=self._filter(q.flt),
+                params=self._search_params,
+                limit=q.limit,
+                with_payload=True,
+            )
+            for q in queries
+        ]
+        answers = self._call(lambda: self._client.query_batch_points(self.collection, requests=requests))
+        return [
+            [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in a.points]
+            for a in answers
+        ]
 
     def recommend(
         self,

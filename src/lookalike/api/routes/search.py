@@ -9,32 +9,59 @@ import tempfile
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+import anyio
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from pydantic import BaseModel
+from starlette.requests import Request
 
-from lookalike.api.convert import clean_category, hits_out, query_region, read_upload, regions_out
-from lookalike.api.deps import Searches, Service, UploadLimit
+from lookalike.api.convert import clean_category, hit_list, hits_out, query_region, read_upload, regions_out
+from lookalike.api.deps import Fetches, Searches, Service, UploadLimit
+from lookalike.api.errors import public_detail, safe_text, status_of
+from lookalike.api.query_image import ImageSource, is_json, json_body, read_image
 from lookalike.api.schemas import (
+    BatchAnswerOut,
+    BatchIn,
+    BatchOut,
+    BatchQueryIn,
+    CombinedSearchIn,
     FormBox,
     FormCategory,
+    FormImageB64,
+    FormImageUrl,
     FormRegion,
     FormTopK,
+    ImageSearchIn,
     ProductId,
     RegionsOut,
+    RegionsSearchIn,
     SearchOut,
     TextQuery,
 )
+from lookalike.errors import LookalikeError
 from lookalike.records import Hit
-from lookalike.search import MAX_REGIONS, MAX_TOP_K
+from lookalike.search import MAX_REGIONS, MAX_TOP_K, ImageQuery
 
 router = APIRouter(tags=["search"])
 
 
-@router.post("/search/image", response_model=SearchOut)
+def _json_too(model: type[BaseModel]) -> dict:
+    """OpenAPI: the route also takes a JSON body (the photo by image_url or image_b64)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+@router.post("/search/image", response_model=SearchOut, openapi_extra=_json_too(ImageSearchIn))
 async def search_image(
-    file: Annotated[UploadFile, File(description="A photo of the product (png, jpg, webp, gif, bmp).")],
+    request: Request,
     service: Service,
     runner: Searches,
     limit: UploadLimit,
+    fetches: Fetches,
+    file: Annotated[
+        UploadFile | None, File(description="A photo of the product (png, jpg, webp, gif, bmp, tiff).")
+    ] = None,
+    image_b64: FormImageB64 = None,
+    image_url: FormImageUrl = None,
     top_k: FormTopK = 10,
     category: FormCategory = None,
     region: FormRegion = "auto",
@@ -42,12 +69,20 @@ async def search_image(
 ) -> SearchOut:
     """The products that look most like the photo, best first (one hit per product).
 
+    The photo comes as a multipart `file`, or `image_b64` (form field or JSON), or `image_url` (JSON or
+    form field; fetched by the server, never from addresses inside its own network).
     By default the product is also looked for inside the photo (on a shelf, a table, among other
     things); each hit's `region` says where it matched. `region=whole` compares the whole photo only;
     `box` searches just that part. A box outside the photo, empty or malformed is a 422.
     """
     started = time.perf_counter()
-    name, data = await read_upload(file, limit)
+    if is_json(request):
+        body = await json_body(request, ImageSearchIn)
+        source = ImageSource(b64=body.image_b64, url=body.image_url)
+        top_k, category, region, box = body.top_k, body.category, body.region, body.box
+    else:
+        source = ImageSource(file=file, b64=image_b64, url=image_url)
+    name, data = await read_image(source, limit, fetches)
     where = query_region(region, box)
 
     def work() -> list[Hit]:
@@ -58,21 +93,32 @@ async def search_image(
     return hits_out(await runner.run(work), started)
 
 
-@router.post("/search/regions", response_model=RegionsOut)
+@router.post("/search/regions", response_model=RegionsOut, openapi_extra=_json_too(RegionsSearchIn))
 async def search_regions(
-    file: Annotated[UploadFile, File(description="A photo that may show several products.")],
+    request: Request,
     service: Service,
     runner: Searches,
     limit: UploadLimit,
+    fetches: Fetches,
+    file: Annotated[UploadFile | None, File(description="A photo that may show several products.")] = None,
+    image_b64: FormImageB64 = None,
+    image_url: FormImageUrl = None,
     max_products: Annotated[
         int, Form(ge=1, le=MAX_REGIONS, description="How many product regions to return at most.")
     ] = 3,
     top_k: Annotated[int, Form(ge=1, le=50, description="Products per region.")] = 5,
     category: FormCategory = None,
 ) -> RegionsOut:
-    """Products in this photo: up to `max_products` distinct product regions, each with its own ranking."""
+    """Products in this photo: up to `max_products` distinct product regions, each with its own ranking.
+    The photo comes as for /search/image (file, image_b64 or image_url)."""
     started = time.perf_counter()
-    name, data = await read_upload(file, limit)
+    if is_json(request):
+        body = await json_body(request, RegionsSearchIn)
+        source = ImageSource(b64=body.image_b64, url=body.image_url)
+        max_products, top_k, category = body.max_products, body.top_k, body.category
+    else:
+        source = ImageSource(file=file, b64=image_b64, url=image_url)
+    name, data = await read_image(source, limit, fetches)
     groups = await runner.run(
         lambda: service.search_regions(
             data, max_products=max_products, top_k=top_k, category=clean_category(category), name=name
@@ -92,13 +138,19 @@ async def search_text(query: TextQuery, service: Service, runner: Searches) -> S
     return hits_out(hits, started)
 
 
-@router.post("/search/combined", response_model=SearchOut)
+@router.post("/search/combined", response_model=SearchOut, openapi_extra=_json_too(CombinedSearchIn))
 async def search_combined(
-    file: Annotated[UploadFile, File(description="A photo of the product.")],
-    text: Annotated[str, Form(min_length=1, max_length=500, description="Words that refine the photo.")],
+    request: Request,
     service: Service,
     runner: Searches,
     limit: UploadLimit,
+    fetches: Fetches,
+    file: Annotated[UploadFile | None, File(description="A photo of the product.")] = None,
+    image_b64: FormImageB64 = None,
+    image_url: FormImageUrl = None,
+    text: Annotated[
+        str | None, Form(max_length=500, description="Words that refine the photo (required).")
+    ] = None,
     weight: Annotated[float, Form(ge=0, le=1, description="Weight of the words (0 = photo only).")] = 0.5,
     top_k: FormTopK = 10,
     category: FormCategory = None,
@@ -106,17 +158,88 @@ async def search_combined(
     box: FormBox = None,
 ) -> SearchOut:
     """A photo refined by words ("…but in blue"); /health text_search says how words are matched.
-    `region`/`box` pick the part of the photo as for /search/image."""
+    The photo comes as for /search/image (file, image_b64 or image_url); `region`/`box` pick the part
+    of the photo as there."""
     started = time.perf_counter()
-    name, data = await read_upload(file, limit)
+    if is_json(request):
+        body = await json_body(request, CombinedSearchIn)
+        source = ImageSource(b64=body.image_b64, url=body.image_url)
+        text, weight, top_k, category = body.text, body.weight, body.top_k, body.category
+        region, box = body.region, body.box
+    else:
+        source = ImageSource(file=file, b64=image_b64, url=image_url)
+    if not text:
+        raise HTTPException(422, "text is required: the words that refine the photo")
+    words = text
+    name, data = await read_image(source, limit, fetches)
     where = query_region(region, box)
 
     def work() -> list[Hit]:
         return service.search_combined(
-            data, text, weight=weight, top_k=top_k, category=clean_category(category), region=where, name=name
+            data,
+            words,
+            weight=weight,
+            top_k=top_k,
+            category=clean_category(category),
+            region=where,
+            name=name,
         )
 
     return hits_out(await runner.run(work), started)
+
+
+@router.post("/search/batch", response_model=BatchOut)
+async def search_batch(
+    body: BatchIn, request: Request, service: Service, runner: Searches, limit: UploadLimit, fetches: Fetches
+) -> BatchOut:
+    """Several photo searches in one request, answered in order: one encoder batch, one store query.
+
+    Each query gives its photo by `image_url` or `image_b64`, with its own top_k, category, region and
+    box; `region` is "whole" by default here ("auto" is answered on its own and costs more). A query
+    that fails has `error` (and the `status` a single request would have got) instead of `hits`; the
+    others are answered. More queries than LOOKALIKE_MAX_BATCH is a 422. The request body as a whole
+    stays under the upload limit, so send big photos by URL.
+    """
+    started = time.perf_counter()
+    most = service.settings.max_batch
+    if len(body.queries) > most:
+        raise HTTPException(422, f"a batch holds at most {most} queries, not {len(body.queries)}")
+    images: list[tuple[str, bytes] | Exception] = [HTTPException(500)] * len(body.queries)  # all replaced
+
+    async def read(i: int, q: BatchQueryIn) -> None:
+        try:
+            images[i] = await read_image(ImageSource(b64=q.image_b64, url=q.image_url), limit, fetches)
+        except (LookalikeError, HTTPException) as exc:
+            images[i] = exc
+
+    async with anyio.create_task_group() as group:  # URL downloads run side by side (bounded by the fetcher)
+        for i, q in enumerate(body.queries):
+            group.start_soon(read, i, q)
+    batch = [
+        (i, ImageQuery(got[1], q.top_k, clean_category(q.category), query_region(q.region, q.box), got[0]))
+        for i, (q, got) in enumerate(zip(body.queries, images, strict=True))
+        if not isinstance(got, Exception)
+    ]
+    answers = await runner.run(lambda: service.search_batch([q for _, q in batch])) if batch else []
+    results = [BatchAnswerOut() for _ in images]
+    for i, got in enumerate(images):
+        if isinstance(got, Exception):
+            results[i] = _failed(request, got)
+    for (i, _), answer in zip(batch, answers, strict=True):
+        results[i] = (
+            _failed(request, answer)
+            if isinstance(answer, Exception)
+            else BatchAnswerOut(hits=hit_list(answer))
+        )
+    return BatchOut(results=results, took_ms=(time.perf_counter() - started) * 1000)
+
+
+def _failed(request: Request, exc: Exception) -> BatchAnswerOut:
+    """One query's failure, worded and numbered as a single request's would be."""
+    if isinstance(exc, HTTPException):
+        return BatchAnswerOut(error=safe_text(exc.detail), status=exc.status_code)
+    assert isinstance(exc, LookalikeError)
+    return BatchAnswerOut(error=public_detail(request, exc), status=status_of(exc))
 
 
 @router.post("/search/audio", response_model=SearchOut)
