@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,98 @@ def write_png() -> Callable[..., Path]:
         return path
 
     return write
+
+
+# -- loopback HTTP servers (URL fetching) ----------------------------------------------------------------
+class LoopbackSite:
+    """A threaded HTTP server on 127.0.0.1 that records every request it receives.
+
+    `pages` maps a path to (status, headers, body); `routes` maps a path to a function that answers
+    the request itself (slow, endless, flaky answers). Anything else is a 404. Handlers that wait use
+    `stop`, so closing the site ends them at once.
+    """
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[int, dict[str, str], bytes]] = {}
+        self.routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                with site.lock:
+                    site.requests.append((self.path, dict(self.headers.items())))
+                path = self.path.split("?", 1)[0]
+                try:
+                    if path in site.routes:
+                        site.routes[path](self)
+                        return
+                    missing = (404, {"Content-Type": "text/plain"}, b"none")
+                    status, headers, body = site.pages.get(path, missing)
+                    site.answer(self, status, headers, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up, as it should
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def answer(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def url(self, path: str = "/", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [p for p, _ in self.requests]
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _gradient_jpeg() -> bytes:
+    buf = io.BytesIO()
+    Image.linear_gradient("L").convert("RGB").resize((96, 64)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def jpeg_bytes() -> bytes:
+    """A small real JPEG."""
+    return _gradient_jpeg()
+
+
+@pytest.fixture
+def site() -> Iterator[LoopbackSite]:
+    """A loopback web site the tests allow fetching from (add pages and routes to it)."""
+    s = LoopbackSite()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def forbidden_site() -> Iterator[LoopbackSite]:
+    """A second loopback site that no policy allows: tests assert it received no request at all."""
+    s = LoopbackSite()
+    s.pages["/"] = (200, {"Content-Type": "text/plain"}, b"internal secret")
+    yield s
+    s.close()

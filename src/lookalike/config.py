@@ -85,6 +85,24 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(50_000_000, ge=1, description="Refuse larger images (decompression bombs).")
     max_image_bytes: int = Field(50 * 1024 * 1024, ge=1, description="Refuse larger image files.")
 
+    fetch_allow: list[str] = Field(
+        default_factory=list,
+        description="Hosts or networks URL fetches may reach even when private (JSON list, e.g. "
+        '["10.1.2.3", "images.shop.internal", "127.0.0.1:8080", "192.168.0.0/16"]); each may end in :port.',
+    )
+    fetch_max_bytes: int = Field(20 * 1024 * 1024, ge=1, description="Largest image a URL fetch downloads.")
+    fetch_max_feed_bytes: int = Field(200 * 1024 * 1024, ge=1, description="Largest feed file downloaded.")
+    fetch_connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection for a fetch.")
+    fetch_read_timeout: float = Field(10.0, gt=0, description="Seconds a fetch waits for the next bytes.")
+    fetch_total_timeout: float = Field(
+        60.0, gt=0, description="Seconds one fetch may take in all (redirects, retries and backoff included)."
+    )
+    fetch_max_redirects: int = Field(5, ge=0, le=20, description="Redirects a fetch follows.")
+    fetch_retries: int = Field(2, ge=0, le=10, description="Retries after a 5xx, a timeout or a reset.")
+    fetch_backoff: float = Field(0.5, ge=0, description="Seconds before the first retry; doubles each time.")
+    fetch_concurrency: int = Field(8, ge=1, le=64, description="Downloads at once (feed imports).")
+    max_batch: int = Field(32, ge=1, le=256, description="Image queries one POST /search/batch may hold.")
+
     hnsw_m: int = Field(16, ge=4, le=128)
     hnsw_ef_construct: int = Field(128, ge=8, le=1024)
     search_ef: int = Field(128, ge=8, le=4096)
@@ -101,6 +119,16 @@ class Settings(BaseSettings):
         if key is not None and not is_header_safe(key.get_secret_value()):
             raise ValueError(API_KEY_RULE)
         return key
+
+    @field_validator("fetch_allow")
+    @classmethod
+    def _allow_entries(cls, entries: list[str]) -> list[str]:
+        """Each entry must parse now, not at the first fetch."""
+        from lookalike.fetch.guard import parse_allowed
+
+        for entry in entries:
+            parse_allowed(entry)
+        return entries
 
     @property
     def store_dir(self) -> Path:
