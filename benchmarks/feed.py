@@ -63,7 +63,8 @@ class ImageHost:
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         lines = ["id\ttitle\tproduct_type\timage_link"]
-        lines += [f"{path[5:].rsplit('.', 1)[0]}\t\t{Path(path).parent.name}\t{base}{path}" for path in self.files]
+        for path in self.files:  # id: the path without /img/ and suffix (unique, unlike file names)
+            lines.append(f"{path[5:].rsplit('.', 1)[0]}\t\t{Path(path).parent.name}\t{base}{path}")
         self.files["/feed.tsv"] = ("\n".join(lines).encode(), "text/tab-separated-values")
         self.feed_url = f"{base}/feed.tsv"
         self.images = len(files)

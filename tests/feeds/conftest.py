@@ -256,11 +256,12 @@ def json_list(products: list[dict[str, str]]) -> bytes:
 
 
 def feed_settings(settings: Settings, **changes: object) -> Settings:
-    """Small limits so that failures come fast: a stalled image fails after half a second, no retries."""
+    """Small limits so that failures come fast, with room for a busy machine: a stalled image fails
+    after 2 s (the shop stalls for 30 s), and nothing is retried."""
     return settings.model_copy(
         update={
             "batch_size": 4,
-            "fetch_read_timeout": 0.5,
+            "fetch_read_timeout": 2.0,
             "fetch_connect_timeout": 2.0,
             "fetch_total_timeout": 10.0,
             "fetch_retries": 0,

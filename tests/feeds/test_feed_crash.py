@@ -74,7 +74,7 @@ def test_kill_after_the_first_batch_then_resume_is_exact(
         assert store.count() == 4  # the first batch, and nothing after the stalled image
 
     done = subprocess.run(
-        [*cmd[:3], *cmd[4:]], env=_env(data_dir, 0.5), capture_output=True, text=True, timeout=600
+        [*cmd[:3], *cmd[4:]], env=_env(data_dir, 2.0), capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr
     assert "4 new" in done.stdout and "4 unchanged" in done.stdout and "4 embedded" in done.stdout
