@@ -164,7 +164,9 @@ class SearchService:
         )
         policy = AddressPolicy.from_settings(s, allow_private=owner)
         with Fetcher(FetchLimits.from_settings(s), policy) as fetcher:
-            return index_feed(str(feed), self.store, self.encoder, fetcher, opts, after_batch=after_batch)
+            return index_feed(
+                str(feed), lambda: self.store, lambda: self.encoder, fetcher, opts, after_batch=after_batch
+            )
 
     # -- queries -------------------------------------------------------------------------------------
     def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:

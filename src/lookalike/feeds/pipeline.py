@@ -190,8 +190,8 @@ def _in_order(
 
 def index_feed(
     feed: str,
-    store: VectorStore,
-    encoder: Encoder,
+    open_store: Callable[[], VectorStore],
+    load_encoder: Callable[[], Encoder],
     fetcher: Fetcher,
     opts: FeedOptions,
     *,
@@ -199,6 +199,8 @@ def index_feed(
 ) -> FeedReport:
     """Bring the feed's points in line with the feed; returns what was done.
 
+    The store is opened once the feed has been read, the encoder loaded only when an image needs
+    embedding: a bad feed fails at once, and a re-run where nothing changed loads no model.
     `after_batch(n)` is called after the n-th batch of embeddings is stored (progress hooks, crash tests).
     """
     started = time.perf_counter()
@@ -215,6 +217,7 @@ def index_feed(
         )
         raise FeedError(f"{source.shown}: no products found in the feed (read as {format_name}){example}")
 
+    store = open_store()
     known = _known_points(store, name)
     entries = _entries(read, name, known)
     report.images = len(entries)
@@ -245,7 +248,7 @@ def index_feed(
         if not batch:
             return
         products = [o.product for o in batch]
-        done = embed_products(encoder, products, [o.image for o in batch])
+        done = embed_products(load_encoder(), products, [o.image for o in batch])
         report.failed.extend((batch[i].entry.url, why) for i, why in done.failed)
         stored = store_products(
             store,
