@@ -112,12 +112,16 @@ class _Preparer:
         except ImageError as exc:
             return _Outcome(entry, "failed", reason=str(exc).removeprefix(f"{entry.url}: "))
         except OSError as exc:
-            return _Outcome(entry, "failed", reason=f"cannot store the image ({exc.strerror or exc})")
+            return _Outcome(entry, "failed", reason=f"cannot read or store the image ({exc.strerror or exc})")
 
     def _prepare(self, entry: _Entry) -> _Outcome:
         known = entry.known
         known_path = Path(str(known["path"])) if known and known.get("path") else None
-        conditional = known is not None and known_path is not None and known_path.is_file()
+        # ask "changed since?" only while the image we hold is where this data dir keeps it: a 304
+        # must leave the point with a file (a data dir moved or wiped means downloading again)
+        conditional = (
+            known_path is not None and known_path.is_relative_to(self.folder) and known_path.is_file()
+        )
         fetched = self.fetcher.fetch(
             entry.url,
             expect="image",
