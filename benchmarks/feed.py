@@ -29,8 +29,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = 0.8
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's default backlog of 5 drops concurrent connects (1 s SYN retry)
+
+
 class ImageHost:
-    """Serves a catalog's images and a Merchant TSV feed listing each as a product, with ETags."""
+    """Serves a catalog's images, with ETags, and a Merchant TSV feed of its products."""
 
     def __init__(self, catalog: Path) -> None:
         self.files: dict[str, tuple[bytes, str]] = {}
@@ -58,20 +62,45 @@ class ImageHost:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        lines = ["id\ttitle\tproduct_type\timage_link"]
-        for path in self.files:  # id: the path without /img/ and suffix (unique, unlike file names)
-            lines.append(f"{path[5:].rsplit('.', 1)[0]}\t\t{Path(path).parent.name}\t{base}{path}")
-        self.files["/feed.tsv"] = ("\n".join(lines).encode(), "text/tab-separated-values")
+        self.files["/feed.tsv"] = (feed_tsv(catalog, files, base), "text/tab-separated-values")
         self.feed_url = f"{base}/feed.tsv"
         self.images = len(files)
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def feed_tsv(catalog: Path, files: list[Path], base: str) -> bytes:
+    """The folder's products as a Merchant TSV feed: the sidecar's ids, titles and descriptions (so both
+    sides embed the same words), a product's views as additional_image_link, the folder as product_type."""
+    from lookalike.catalog import read_sidecar
+
+    sidecar = read_sidecar(catalog)
+    products: dict[str, dict[str, Any]] = {}
+    for path in files:
+        rel = path.relative_to(catalog).as_posix()
+        entry = sidecar.get(rel)
+        pid = (entry.product_id if entry else None) or rel.rsplit(".", 1)[0]
+        row = products.setdefault(pid, {"urls": [], "entry": entry, "folder": path.parent.name})
+        row["urls"].append(f"{base}/img/{rel}")
+
+    def text(value: str | None) -> str:
+        return " ".join((value or "").split())
+
+    lines = ["id\ttitle\tdescription\tproduct_type\timage_link\tadditional_image_link"]
+    for pid, row in products.items():
+        e = row["entry"]
+        title, description = (e.title, e.description) if e else (None, None)
+        urls = row["urls"]
+        lines.append(
+            "\t".join([pid, text(title), text(description), row["folder"], urls[0], ",".join(urls[1:])])
+        )
+    return "\n".join(lines).encode()
 
 
 def _service(encoder: Any, data_dir: Path) -> Any:

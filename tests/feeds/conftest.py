@@ -40,6 +40,8 @@ FEED_FIELDS = (
 
 
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's backlog of 5 would drop concurrent connects (a 1 s SYN retry)
+
     def handle_error(self, request: object, client_address: object) -> None:
         """A client closing its kept-alive connection is normal, not a traceback on stderr."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -69,6 +71,12 @@ class Shop:
                 try:
                     if self.path == "/slow.png":
                         shop.stop.wait(30)  # far past any timeout the tests set
+                        return
+                    if self.path == "/loop.png":  # a redirect to itself, for ever
+                        self.send_response(302)
+                        self.send_header("Location", "/loop.png")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
                         return
                     if found is None:
                         self._answer(404, b"not here", "text/plain")
@@ -129,7 +137,8 @@ def shop() -> Iterator[Shop]:
 
 def stock(shop: Shop, catalog: Path) -> list[dict[str, str]]:
     """Put demo images on the shop and return a feed's products (Merchant field names): 8 good images
-    in 5 products (one with a sale, one with a price that is no number), 3 broken images, 2 bad rows."""
+    in 5 products (one with a sale, one with a price that is no number), 5 broken images (404, stalled,
+    HTML, too large, redirect loop) and 2 rows that are no products."""
     for rel in (
         "Hoodies/black-hoodie-1.png",
         "Hoodies/white-hoodie-1.png",
@@ -142,6 +151,7 @@ def stock(shop: Shop, catalog: Path) -> list[dict[str, str]]:
     ):
         shop.put(f"/img/{rel}", (catalog / rel).read_bytes(), "image/png")
     shop.put("/img/page.png", b"<html><body>Log in to see this image</body></html>", "text/html")
+    shop.put("/img/huge.png", b"\x89PNG\r\n\x1a\n" + bytes(3 * 1024 * 1024), "image/png")  # over 2 MB
     img = shop.url
     return [
         {
@@ -197,13 +207,15 @@ def stock(shop: Shop, catalog: Path) -> list[dict[str, str]]:
         {"id": "gone-404", "title": "Missing image", "image_link": img("/img/missing.png")},
         {"id": "slow-host", "title": "Slow image", "image_link": img("/slow.png")},
         {"id": "login-page", "title": "Not an image", "image_link": img("/img/page.png")},
+        {"id": "huge", "title": "Too large", "image_link": img("/img/huge.png")},
+        {"id": "loop", "title": "Redirect loop", "image_link": img("/loop.png")},
         {"id": "no-photo", "title": "Nothing to see"},
         {"title": "A row without an id", "image_link": img("/img/Alcohol/red-wine-1.png")},
     ]
 
 
 GOOD_IMAGES = 8
-BROKEN = ("/img/missing.png", "/slow.png", "/img/page.png")
+BROKEN = ("/img/missing.png", "/slow.png", "/img/page.png", "/img/huge.png", "/loop.png")
 
 
 def merchant_tsv(products: list[dict[str, str]]) -> bytes:
@@ -267,6 +279,8 @@ def feed_settings(settings: Settings, **changes: object) -> Settings:
             "fetch_retries": 0,
             "fetch_backoff": 0.0,
             "fetch_concurrency": 4,
+            "fetch_max_bytes": 2 * 1024 * 1024,
+            "fetch_max_redirects": 3,
             **changes,
         }
     )

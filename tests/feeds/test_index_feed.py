@@ -43,13 +43,15 @@ def test_merchant_tsv_is_indexed_failures_listed_and_fields_returned(
     url = shop.put("/feeds/google.tsv", merchant_tsv(products), "text/tab-separated-values")
     report = feed_service.index_feed(url, owner=True)
 
-    assert (report.name, report.format, report.products) == ("google", "merchant-tsv", 8)
-    assert (report.images, report.new, report.embedded, report.downloaded) == (11, 8, 8, 8)
+    assert (report.name, report.format, report.products) == ("google", "merchant-tsv", 10)
+    assert (report.images, report.new, report.embedded, report.downloaded) == (13, 8, 8, 8)
     failed = {u.rsplit("/", 1)[1]: why for u, why in report.failed}
-    assert set(failed) == {"missing.png", "slow.png", "page.png"}
+    assert set(failed) == {"missing.png", "slow.png", "page.png", "huge.png", "loop.png"}
     assert "404" in failed["missing.png"]
     assert "timed out" in failed["slow.png"]
     assert "not an image" in failed["page.png"] and "text/html" in failed["page.png"]
+    assert "larger than 2 MB" in failed["huge.png"]
+    assert "too many redirects" in failed["loop.png"]
     assert sorted(why for _, why in report.skipped) == ["no id", "no image_link"]
     assert any("'call us' is not a number" in w for _, w in report.warnings)
 
