@@ -23,10 +23,13 @@ log = logging.getLogger(__name__)
 
 SIDECAR_NAMES = ("products.csv", "products.json")
 # Payload field telling catalog images (owned by `index`, pruned with the folder) from uploads
-# (added through the API/UI, kept under data_dir/uploads): points without it came from a catalog.
+# (added through the API/UI, kept under data_dir/uploads) and feed images (owned by `index-feed`,
+# pruned with their feed, named in FEED_FIELD): points without it came from a catalog.
 SOURCE_FIELD = "source"
 SOURCE_CATALOG = "catalog"
 SOURCE_UPLOAD = "upload"
+SOURCE_FEED = "feed"
+FEED_FIELD = "feed"
 _POINT_NAMESPACE = uuid.UUID("6f0c7a52-3b1e-5d0e-9a51-6c6f6f6b616c")
 
 

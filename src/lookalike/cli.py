@@ -7,7 +7,7 @@ import logging
 import re
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -20,6 +20,9 @@ from lookalike.fetch import AddressPolicy, Fetcher, FetchLimits
 from lookalike.net import is_loopback
 from lookalike.records import Hit, IndexReport, RegionHits
 from lookalike.search import SearchService
+
+if TYPE_CHECKING:
+    from lookalike.feeds import FeedReport
 
 app = typer.Typer(
     help="Reverse product-image search: index a folder of product photos, then search it by photo.",
@@ -131,6 +134,61 @@ def index(
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_report(report)
+
+
+def _print_feed_report(r: FeedReport) -> None:
+    rate = r.embedded / r.seconds if r.seconds else 0.0
+    out.print(
+        f"indexed feed '{r.name}' ({r.format}, {r.feed}): {r.products} products, {r.images} images: "
+        f"{r.new} new, {r.changed} changed, {r.unchanged} unchanged, {r.removed} removed, "
+        f"{r.embedded} embedded; {r.downloaded} downloaded, {r.not_modified} not modified "
+        f"in {r.seconds:.1f}s ({rate:.1f} img/s)",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
+    if r.stale:
+        out.print(
+            f"[yellow]{r.stale} indexed images are no longer in the feed; "
+            "re-run with --prune to remove them[/]",
+            soft_wrap=True,
+        )
+    for title, rows in (
+        ("rows skipped (not products)", r.skipped),
+        ("values left out", r.warnings),
+        ("images that could not be indexed", r.failed),
+    ):
+        if rows:
+            err.print(f"[yellow]{len(rows)} {title}:[/]")
+            for what, why in rows:
+                err.print(f"  {what}: {why}", highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command("index-feed")
+def index_feed(
+    feed: Annotated[
+        str,
+        typer.Argument(
+            help="A product feed, a local file or an http(s) URL: Google Merchant Center TSV or RSS/Atom "
+            "XML, or a CSV/JSON list with the sidecar's columns plus image_url."
+        ),
+    ],
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Remove this feed's products that are no longer in it.")
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(help="The name this feed is indexed under (default: its file name); one per feed."),
+    ] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+) -> None:
+    """Index (or update) a product feed: images are downloaded; only new or changed ones are embedded."""
+    try:
+        with _service() as svc:
+            report = svc.index_feed(feed, name=name, prune=prune, progress=progress, owner=True)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    _print_feed_report(report)
 
 
 @app.command()

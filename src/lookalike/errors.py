@@ -13,6 +13,10 @@ class CatalogError(LookalikeError):
     """A catalog folder that cannot be indexed (missing, empty, bad sidecar)."""
 
 
+class FeedError(CatalogError):
+    """A product feed that cannot be read at all (unknown format, malformed or hostile XML, no products)."""
+
+
 class EncoderError(LookalikeError):
     """An encoder that cannot be loaded or asked for something it does not do."""
 

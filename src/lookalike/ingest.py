@@ -5,14 +5,15 @@ the file's catalog path, so a run killed at any moment is resumed by running it 
 batches are found unchanged, nothing is embedded twice, nothing is duplicated.
 
 Only catalog points take part in the diff and in --prune: images uploaded through the API or the
-UI (payload source "upload", files under data_dir/uploads) are not in any catalog folder and stay.
+UI (payload source "upload", files under data_dir/uploads) and images of product feeds (source
+"feed", owned by `index-feed`, see lookalike.feeds) are not in any catalog folder and stay.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,11 @@ def _indexed(store: VectorStore) -> tuple[dict[str, _Indexed], set[str]]:
     catalog: dict[str, _Indexed] = {}
     uploads: set[str] = set()
     for p in store.iter_points():
-        if p.payload.get(SOURCE_FIELD) == SOURCE_UPLOAD:
+        source = p.payload.get(SOURCE_FIELD)
+        if source == SOURCE_UPLOAD:
             uploads.add(p.id)
+            continue
+        if source not in (None, SOURCE_CATALOG):  # a feed's point: its feed owns it, not this folder
             continue
         rel = p.payload.get("rel_path")
         if rel is not None:
@@ -93,18 +97,26 @@ def store_products(
     products: Sequence[Product],
     embedded: word_vectors.Embedded,
     source: str = SOURCE_CATALOG,
+    *,
+    ids: Sequence[str] | None = None,
+    extras: Sequence[Mapping[str, object]] | None = None,
 ) -> list[str]:
     """Upsert the embedded products (embedded.done indexes `products`); returns their point ids.
 
-    The one place a product image becomes a point: ids from catalog paths, payload marked with its
-    source ("catalog" for `index`, "upload" for the API/UI, which `index --prune` keeps).
+    The one place a product image becomes a point: ids from catalog paths (or `ids`, one per product:
+    feeds derive theirs from the product id and image URL), payload marked with its source ("catalog"
+    for `index`, "upload" for the API/UI, "feed" for `index-feed`; `index --prune` keeps all but
+    catalog points) plus `extras` (per product: e.g. the feed's name and the image's ETag).
     """
-    done = [products[i] for i in embedded.done]
-    ids = [point_id(p.rel_path) for p in done]
+    done = list(embedded.done)
+    point_ids = [ids[i] if ids is not None else point_id(products[i].rel_path) for i in done]
     if done:
-        payloads = [{**p.payload(), SOURCE_FIELD: source} for p in done]
-        store.upsert(ids, embedded.vectors, payloads, embedded.extras)
-    return ids
+        payloads = [
+            {**products[i].payload(), **(extras[i] if extras is not None else {}), SOURCE_FIELD: source}
+            for i in done
+        ]
+        store.upsert(point_ids, embedded.vectors, payloads, embedded.extras)
+    return point_ids
 
 
 def read_error(exc: OSError) -> str:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -31,6 +31,9 @@ from lookalike.store import PointFilter, Schema, ScoredPoint, VectorQuery, Vecto
 from lookalike.words import vectors as word_vectors
 from lookalike.words.fusion import fuse_rankings
 from lookalike.words.query import word_queries
+
+if TYPE_CHECKING:
+    from lookalike.feeds import FeedReport
 
 MAX_TOP_K = 1000
 MAX_EXAMPLES = 32  # product ids one 'similar' query may name (each is read from the store)
@@ -146,6 +149,45 @@ class SearchService:
     ) -> IndexReport:
         opts = self.ingest_options(prune=prune, progress=progress)
         return index_catalog(Path(root), self.store, self.encoder, opts, after_batch=after_batch)
+
+    def index_feed(
+        self,
+        feed: str | Path,
+        *,
+        name: str | None = None,
+        prune: bool = False,
+        progress: bool = False,
+        owner: bool = False,
+        after_batch: Callable[[int], None] | None = None,
+    ) -> FeedReport:
+        """Index (or update) a product feed (Merchant TSV/XML, CSV, JSON): see lookalike.feeds.
+
+        `owner=True` is the shop owner's own command line: the feed may be a local file and its URLs may
+        reach private and loopback addresses. Anyone else (an API caller) gets public http(s) URLs only,
+        plus the hosts Settings.fetch_allow names.
+        """
+        from lookalike.feeds import FeedOptions, index_feed
+        from lookalike.fetch import AddressPolicy, Fetcher, FetchLimits
+
+        s = self.settings
+        base = self.ingest_options(prune=prune, progress=progress)
+        opts = FeedOptions(
+            data_dir=s.data_dir,
+            name=name,
+            prune=prune,
+            progress=progress,
+            batch_size=s.batch_size,
+            rule=base.rule,
+            max_pixels=s.max_image_pixels,
+            max_bytes=s.max_image_bytes,
+            max_feed_bytes=s.fetch_max_feed_bytes,
+            local_files=owner,
+        )
+        policy = AddressPolicy.from_settings(s, allow_private=owner)
+        with Fetcher(FetchLimits.from_settings(s), policy) as fetcher:
+            return index_feed(
+                str(feed), lambda: self.store, lambda: self.encoder, fetcher, opts, after_batch=after_batch
+            )
 
     # -- queries -------------------------------------------------------------------------------------
     def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:
