@@ -107,11 +107,13 @@ class Hit:
     score: float
     point_id: str
     region: Box | None = None
+    # photo searches: "exact" | "similar" | "none" from the collection's calibration (None: not judged)
+    match: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = self.product.to_dict()
         region = None if self.region is None else asdict(self.region)
-        return {"score": self.score, "point_id": self.point_id, "region": region, **d}
+        return {"score": self.score, "match": self.match, "point_id": self.point_id, "region": region, **d}
 
 
 @dataclass(frozen=True)
