@@ -232,6 +232,7 @@ def search(
         err.print("[bold red]error:[/] give a photo and/or --text, or --audio (--regions needs a photo)")
         raise typer.Exit(code=2)
     where = box or region
+    verdict: str | None = None  # the photo search's match line
     try:
         with _service() as svc:
             photo = None if image is None else _photo(image, svc.settings)
@@ -250,11 +251,29 @@ def search(
                 )
             elif photo is not None:
                 hits = svc.search_image(photo, top_k=top_k, category=category, region=where, name=name)
+                verdict = _match_line(svc, hits)
             else:
                 hits = svc.search_text(text or "", top_k=top_k, category=category)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
+    if verdict and not as_json:
+        out.print(verdict, highlight=False, markup=False, soft_wrap=True)
+
+
+def _match_line(svc: SearchService, hits: list[Hit]) -> str:
+    """What the photo search's best hit is: exact, similar, none (and the thresholds that said so)."""
+    from lookalike.calibration import NOT_CALIBRATED
+
+    cal = svc.calibration
+    if cal is None:
+        return f"match: unknown ({NOT_CALIBRATED})"
+    match = svc.best_match(hits)
+    why = f"best score {hits[0].score:.3f}; " if hits else ""
+    line = f"match: {match} ({why}exact ≥ {cal.exact:.3f}, similar ≥ {cal.similar:.3f})"
+    if match == "none":
+        line += "\nWe don't seem to carry this — here are the closest products."
+    return line
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")

@@ -6,7 +6,7 @@ globals of the module that uses them, so routes import them by name.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Form, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +31,9 @@ FormBox = Annotated[
         description="Search only this part of the photo: 'X,Y,W,H' in pixels, or fractions 0–1 of the photo.",
     ),
 ]
+
+
+Match = Literal["exact", "similar", "none"]
 
 
 class RegionOut(BaseModel):
@@ -72,11 +75,23 @@ class HitOut(OfferOut):
     region: RegionOut | None = Field(
         default=None, description="Where in the query photo this product matched; null: the whole photo."
     )
+    match: Match | None = Field(
+        default=None, description="Photo searches: is this hit the product (exact), like it (similar) or not?"
+    )
+
+
+MATCH_HELP = (
+    "Photo searches: 'exact' (the best hit is the product in the photo), 'similar' (the shop sells things "
+    "like it), 'none' (we don't seem to carry this; the hits are only the closest products). Thresholds "
+    "are learnt from the catalog at index time; null when the collection is not calibrated (see match_note)."
+)
 
 
 class SearchOut(BaseModel):
     hits: list[HitOut]
     took_ms: float
+    match: Match | None = Field(default=None, description=MATCH_HELP)
+    match_note: str | None = Field(default=None, description="Why `match` is null, when it is.")
 
 
 class TextQuery(BaseModel):
@@ -175,6 +190,7 @@ class BatchAnswerOut(BaseModel):
     """One query's answer: its hits, or why it failed (`status`: what a single request would have got)."""
 
     hits: list[HitOut] | None = None
+    match: Match | None = Field(default=None, description=MATCH_HELP)
     error: str | None = None
     status: int = 200
 
@@ -260,6 +276,7 @@ class HealthOut(BaseModel):
 class RegionHitsOut(BaseModel):
     region: RegionOut
     hits: list[HitOut]
+    match: Match | None = Field(default=None, description=MATCH_HELP)
 
 
 class RegionsOut(BaseModel):

@@ -14,7 +14,15 @@ from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from pydantic import BaseModel
 from starlette.requests import Request
 
-from lookalike.api.convert import clean_category, hit_list, hits_out, query_region, read_upload, regions_out
+from lookalike.api.convert import (
+    clean_category,
+    hit_list,
+    hits_out,
+    judged_out,
+    query_region,
+    read_upload,
+    regions_out,
+)
 from lookalike.api.deps import Fetches, Searches, Service, UploadLimit
 from lookalike.api.errors import public_detail, safe_text, status_of
 from lookalike.api.query_image import ImageSource, is_json, json_body, read_image
@@ -90,7 +98,7 @@ async def search_image(
             data, top_k=top_k, category=clean_category(category), region=where, name=name
         )
 
-    return hits_out(await runner.run(work), started)
+    return judged_out(service, await runner.run(work), started)
 
 
 @router.post("/search/regions", response_model=RegionsOut, openapi_extra=_json_too(RegionsSearchIn))
@@ -124,7 +132,7 @@ async def search_regions(
             data, max_products=max_products, top_k=top_k, category=clean_category(category), name=name
         )
     )
-    return regions_out(groups, started)
+    return regions_out(groups, started, service)
 
 
 @router.post("/search/text", response_model=SearchOut)
@@ -229,7 +237,7 @@ async def search_batch(
         results[i] = (
             _failed(request, answer)
             if isinstance(answer, Exception)
-            else BatchAnswerOut(hits=hit_list(answer))
+            else BatchAnswerOut(hits=hit_list(answer), match=service.best_match(answer))
         )
     return BatchOut(results=results, took_ms=(time.perf_counter() - started) * 1000)
 
