@@ -415,8 +415,13 @@ def ui(
 @app.command("eval")
 def evaluate_cmd(
     task: Annotated[
-        list[str], typer.Option("--task", help="category (Fashion-MNIST) and/or same-product (demo catalog).")
-    ] = ["category", "same-product"],  # noqa: B006
+        list[str],
+        typer.Option(
+            "--task",
+            help="category (Fashion-MNIST), same-product (demo catalog, and scenes), match ('not in "
+            "our catalog': precision and recall of the match verdict on the catalog).",
+        ),
+    ] = ["category", "same-product", "match"],  # noqa: B006
     fmnist_dir: Annotated[Path | None, typer.Option(help="Folder with the Fashion-MNIST .gz files.")] = None,
     n_index: Annotated[
         int | None, typer.Option(min=1, help="Train images to index (default: a 5,000 sample; --full: all).")
