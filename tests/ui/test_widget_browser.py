@@ -73,7 +73,7 @@ def shop(demo_catalog: Path, tmp_path_factory: pytest.TempPathFactory, encoder) 
         r["price"] = "39.90" if pid == "yellow-plimsolls" else "12.50"
         r["currency"] = "EUR"
         r["link"] = f"https://shop.example/p/{pid}"
-        if pid == "white-plimsolls":
+        if pid == "green-juice":
             r["title"] = EVIL
             r["link"] = "javascript:window.__pwned=2"
     with (catalog / "products.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -216,7 +216,7 @@ def test_a_file_that_is_not_an_image_gets_the_widgets_message(page, tmp_path: Pa
 def test_shop_data_is_rendered_as_text_never_as_html(page, demo_catalog: Path) -> None:
     """A title holding an <img onerror> tag shows as those characters; no element is made, no handler
     runs; a javascript: link is not made a link."""
-    _pick(page, demo_catalog / "Footwear" / "white-plimsolls-1.png")
+    _pick(page, demo_catalog / "Juices" / "green-juice-1.png")
     _status(page, r"We found it|Products like your photo")
     first = page.locator("lookalike-widget .grid > .product").first
     assert first.locator(".title").inner_text() == EVIL

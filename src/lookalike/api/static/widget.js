@@ -45,10 +45,11 @@
     ".status { margin: 0 0 .6em; font-weight: 600; }",
     ".status.error { color: #a00; }",
     ".grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(10em, 1fr)); gap: .8em; }",
-    "a.product { display: block; color: inherit; text-decoration: none; border: 1px solid #eee; border-radius: 6px;",
-    "  padding: .5em; }",
+    ".product { display: block; color: inherit; text-decoration: none; border: 1px solid #eee; border-radius: 6px;",
+    "  padding: .5em; overflow-wrap: anywhere; }",
     "a.product:hover { border-color: #999; }",
-    "a.product img { width: 100%; aspect-ratio: 1; object-fit: contain; background: #fafafa; }",
+    ".product img { display: block; width: 100%; aspect-ratio: 1; object-fit: contain; background: #fafafa; }",
+    "svg.icon { width: 1.2em; height: 1.2em; fill: none; stroke: currentColor; stroke-width: 2; }",
     ".title { display: block; margin-top: .3em; }",
     ".price { display: block; font-weight: 700; }",
     ".score { display: block; color: #777; font-size: 85%; }",
@@ -124,6 +125,24 @@
     return node;
   }
 
+  /* A camera drawn with SVG shapes (an emoji may have no font on the shopper's device). */
+  function cameraIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "icon");
+    svg.setAttribute("aria-hidden", "true");
+    var body = document.createElementNS(ns, "path");
+    body.setAttribute("d", "M3 8h4l2-3h6l2 3h4v11H3z");
+    var lens = document.createElementNS(ns, "circle");
+    lens.setAttribute("cx", "12");
+    lens.setAttribute("cy", "13");
+    lens.setAttribute("r", "3.5");
+    svg.appendChild(body);
+    svg.appendChild(lens);
+    return svg;
+  }
+
   function build() {
     var host = el("lookalike-widget");
     var root = host.attachShadow({ mode: "open" });
@@ -131,7 +150,7 @@
     var button = el("button", "camera");
     button.type = "button";
     button.setAttribute("aria-label", config.label);
-    button.appendChild(el("span", null, "\uD83D\uDCF7"));
+    button.appendChild(cameraIcon());
     button.appendChild(el("span", null, config.label));
     var input = el("input");
     input.type = "file";
