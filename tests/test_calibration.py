@@ -110,6 +110,13 @@ def test_recomputed_when_a_reindex_changes_the_catalog_and_kept_otherwise(
         svc.index(catalog, prune=True)
         second = svc.calibration
         assert second is not None and second.points == svc.store.count() < first.points
+        # a catalog file broken after indexing: the index run lists it, calibration leaves it out
+        broken = next((catalog / "Juices").iterdir())
+        broken.write_bytes(b"no longer a photo")
+        report = svc.index(catalog)
+        assert report.failed and svc.calibration is not None
+        assert calibration.calibrate(svc) is not None  # every product is sampled: the broken one too
+        second = svc.calibration
     with SearchService(settings, encoder=encoder) as svc:  # read back from the store
         assert svc.calibration == second
 

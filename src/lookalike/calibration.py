@@ -132,8 +132,8 @@ def refresh(service: SearchService, changed: bool) -> Calibration | None:
         return current
     try:
         cal = calibrate(service)
-    except LookalikeError as exc:
-        log.warning("match calibration skipped: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - the index run itself succeeded: never fail it over this
+        log.warning("match calibration skipped (%s); the previous one, if any, stays", exc, exc_info=True)
         return current
     if cal is not None:
         service.store.write_note(NOTE_KEY, cal.to_dict())
@@ -231,11 +231,16 @@ def calibrate(
     points = service.store.count()
     if not points:
         return None
-    chosen = _positives(service, seed, max_positives)
+    chosen, images = [], []
+    for c in _positives(service, seed, max_positives):
+        try:
+            images.append(augment.apply(c.recipe, _small(augment.open_rgba(c.product.path)), c.seed))
+            chosen.append(c)
+        except (OSError, ValueError, Image.DecompressionBombError) as exc:  # changed on disk since indexed
+            log.info("calibration leaves out %s (%s)", c.product.rel_path, exc)
     if len({c.product.product_id for c in chosen}) < MIN_PRODUCTS:
         log.info("match calibration skipped: fewer than %d products with readable images", MIN_PRODUCTS)
         return None
-    images = [augment.apply(c.recipe, _small(augment.open_rgba(c.product.path)), c.seed) for c in chosen]
     encoder = service.encoder
     vectors = encoder.embed_images(images)
     right, other, best = [], [], []
