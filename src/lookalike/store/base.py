@@ -10,10 +10,14 @@ from typing import Any
 import numpy as np
 
 from lookalike.errors import SchemaMismatchError, StoreError
+from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, PRICE_FIELD, ShopFilter
 
 VECTOR_NAME = "image"
 CATEGORY_FIELD = "category"
 PRODUCT_FIELD = "product_id"
+# payload indexes beside category and product_id: what shop filters and product families run on
+KEYWORD_FIELDS = (CATEGORY_FIELD, PRODUCT_FIELD, AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD)
+FLOAT_FIELDS = (PRICE_FIELD,)
 
 
 @dataclass(frozen=True)
@@ -91,12 +95,20 @@ class PointFilter:
     ids: tuple[str, ...] = ()  # only these points (re-scoring a candidate set)
     exclude_ids: tuple[str, ...] = ()
     exclude_product_ids: tuple[str, ...] = ()
+    shop: ShopFilter | None = None  # in stock, price range, brand
+    item_group_ids: tuple[str, ...] = ()  # only variants of these product families
+    grouped: bool | None = None  # True: only points with an item_group_id; False: only points without
 
     @property
     def empty(self) -> bool:
         # '' is a value to match, not "no filter": an empty id must match nothing, not everything
-        no_values = self.category is None and self.product_id is None
-        return no_values and not (self.ids or self.exclude_ids or self.exclude_product_ids)
+        no_values = self.category is None and self.product_id is None and self.grouped is None
+        no_shop = self.shop is None or self.shop.empty
+        return (
+            no_values
+            and no_shop
+            and not (self.ids or self.exclude_ids or self.exclude_product_ids or self.item_group_ids)
+        )
 
 
 @dataclass(frozen=True)
