@@ -122,3 +122,39 @@ def test_unknown_filter_fields_are_named() -> None:
     assert ShopFilter.from_mapping({"brand": "  Acme  ", "max_price": 5}) == ShopFilter(
         max_price=5.0, brand="Acme"
     )
+
+
+def _expected_families(vecs, payloads, query, flt_ok=lambda p: True):
+    """Exact answer: families ranked by their best point's cosine, with that point."""
+    scores = vecs @ query
+    best: dict[str, int] = {}
+    for i in np.argsort(-scores):
+        p = payloads[i]
+        if "item_group_id" in p and flt_ok(p):
+            best.setdefault(p["item_group_id"], int(i))
+    return list(best.items())
+
+
+@pytest.mark.parametrize("limit", [1, 3, 8, 50])
+def test_search_families_returns_the_best_point_of_each_best_family(store, limit: int) -> None:  # noqa: F811
+    ids, vecs, payloads = _shop_points()
+    store.upsert(ids, vecs, payloads)
+    store.optimize()
+    for q in (0, 9, 31):
+        expected = _expected_families(vecs, payloads, vecs[q])[:limit]
+        got = store.search_families(vecs[q], limit)
+        assert [p.payload["item_group_id"] for p in got] == [g for g, _ in expected]
+        assert [p.id for p in got] == [ids[i] for _, i in expected]
+        assert [p.score for p in got] == pytest.approx([float(vecs[i] @ vecs[q]) for _, i in expected], abs=1e-4)
+
+
+def test_search_families_applies_shop_and_category_filters(store) -> None:  # noqa: F811
+    ids, vecs, payloads = _shop_points()
+    store.upsert(ids, vecs, payloads)
+    shop = ShopFilter(in_stock=True)
+    flt = PointFilter(category="cat0", shop=shop)
+    expected = _expected_families(
+        vecs, payloads, vecs[3], lambda p: p["category"] == "cat0" and shop.matches(p)
+    )
+    got = store.search_families(vecs[3], 10, flt)
+    assert [p.id for p in got] == [ids[i] for _, i in expected][:10]

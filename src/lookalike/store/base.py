@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,7 @@ from lookalike.errors import SchemaMismatchError, StoreError
 from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, PRICE_FIELD, ShopFilter
 
 VECTOR_NAME = "image"
+MAX_GROUP_FETCH = 20_000  # points the grouping emulation reads at most per query
 CATEGORY_FIELD = "category"
 PRODUCT_FIELD = "product_id"
 # payload indexes beside category and product_id: what shop filters and product families run on
@@ -157,6 +158,27 @@ class VectorStore(ABC):
     @abstractmethod
     def search_batch(self, queries: Sequence[VectorQuery]) -> list[list[ScoredPoint]]:
         """Several searches in one request to the engine (Qdrant's batch query); answers in order."""
+
+    def search_families(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        """The best point of each of the `limit` best product families (points sharing `item_group_id`),
+        best first; points without a family are left out.
+
+        A backend with Qdrant's grouping (the server: `group_by`) overrides this. The embedded engine has
+        none, so here the nearest points are read in growing pages and grouped the way Qdrant does:
+        a group ranks by its best point.
+        """
+        grouped = replace(flt or PointFilter(), grouped=True)
+        fetch = limit * 4
+        while True:
+            points = self.search(vector, fetch, grouped, using)
+            best: dict[str, ScoredPoint] = {}
+            for p in points:
+                best.setdefault(str(p.payload.get(GROUP_FIELD)), p)
+            if len(best) >= limit or len(points) < fetch or fetch >= MAX_GROUP_FETCH:
+                return list(best.values())[:limit]
+            fetch = min(fetch * 4, MAX_GROUP_FETCH)
 
     @abstractmethod
     def recommend(

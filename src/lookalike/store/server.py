@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -245,6 +246,32 @@ class ServerStore(VectorStore):
         return [
             [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in a.points]
             for a in answers
+        ]
+
+    def search_families(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        """Qdrant's group_by on item_group_id: the server groups, one best point per family."""
+        grouped = self._filter(replace(flt or PointFilter(), grouped=True))
+        res = self._call(
+            lambda: self._client.query_points_groups(
+                self.collection,
+                group_by=GROUP_FIELD,
+                query=self.check_query(vector, using),
+                using=using,
+                query_filter=grouped,
+                search_params=self._search_params,
+                limit=limit,
+                group_size=1,
+                with_payload=True,
+            )
+        )
+        return [
+            ScoredPoint(
+                id=str(g.hits[0].id), score=float(g.hits[0].score), payload=dict(g.hits[0].payload or {})
+            )
+            for g in res.groups
+            if g.hits
         ]
 
     def recommend(

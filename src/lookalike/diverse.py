@@ -1,0 +1,41 @@
+"""Diverse results: maximal marginal relevance (Carbonell & Goldstein, 1998) over a candidate list, so
+near-identical products do not crowd the first page.
+
+Each pick maximises  λ · relevance − (1 − λ) · (highest cosine to a product already picked),  relevance
+scaled to 0..1 over the candidates (photo scores are cosines, word scores are rank-fusion points).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_LAMBDA = 0.7
+
+
+def mmr(relevance: np.ndarray, vectors: np.ndarray, k: int, lam: float = DEFAULT_LAMBDA) -> list[int]:
+    """Indices of `k` candidates in pick order. `vectors` are L2-normalised, one row per candidate.
+
+    The first pick is always the most relevant candidate, so the best match stays first.
+    """
+    rel = np.asarray(relevance, dtype=np.float64)
+    n = len(rel)
+    if n == 0 or k <= 0:
+        return []
+    if not 0.0 <= lam <= 1.0:
+        raise ValueError(f"lambda must be between 0 and 1, not {lam}")
+    span = rel.max() - rel.min()
+    rel = (rel - rel.min()) / span if span > 0 else np.ones(n)
+    vecs = np.asarray(vectors, dtype=np.float64)
+    sims = vecs @ vecs.T
+    picked = [int(np.argmax(rel))]
+    closest = sims[picked[0]].copy()  # each candidate's highest similarity to the picks so far
+    chosen = np.zeros(n, dtype=bool)
+    chosen[picked[0]] = True
+    while len(picked) < min(k, n):
+        gain = lam * rel - (1 - lam) * closest
+        gain[chosen] = -np.inf
+        i = int(np.argmax(gain))
+        picked.append(i)
+        chosen[i] = True
+        closest = np.maximum(closest, sims[i])
+    return picked
