@@ -62,7 +62,11 @@ def test_words_tab_takes_the_shop_controls(shop_ui) -> None:
 def test_other_colours_of_a_clicked_result(shop_ui) -> None:
     svc, _ = shop_ui
     items, status, opened = other_colours(svc, ["colored-parrot-cushion", "white-hoodie"], 1)
-    assert [caption for _, caption in items] == ["black · 45.00", "blue · 45.00", "mustard · 39.00"]
+    assert [caption for _, caption in items] == [
+        "black · 45.00",
+        "blue · 45.00 · out of stock",
+        "mustard · 39.00",
+    ]
     assert "white-hoodie" in status and opened["open"] is True
     items, status, _ = other_colours(svc, ["colored-parrot-cushion"], 0)
     assert items == [] and "no other colours" in status

@@ -80,7 +80,7 @@ def other_colours(
         items = [
             (
                 catalog.thumbnail(service.product(v.product_id)[0]),
-                variant_caption(v.colour, v.product_id, v.price),
+                variant_caption(v.colour, v.product_id, v.price, v.availability),
             )
             for v in variants
         ]
@@ -91,6 +91,11 @@ def other_colours(
     return items, f"Other colours of **{md(product_id)}**", gr.update(open=True)
 
 
-def variant_caption(colour: str | None, product_id: str, price: float | None) -> str:
+def variant_caption(
+    colour: str | None, product_id: str, price: float | None, availability: str | None = None
+) -> str:
+    """Colour (else the id), price, and the stock when it is not plainly in stock: every colour is shown,
+    the ones a shopper cannot buy now marked as such."""
     price_text = "" if price is None else f" · {price:.2f}"
-    return f"{colour or product_id}{price_text}"
+    stock = f" · {availability.replace('_', ' ')}" if availability and availability != "in_stock" else ""
+    return f"{colour or product_id}{price_text}{stock}"
