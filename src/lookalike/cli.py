@@ -268,6 +268,9 @@ def search(
     if sum(given) != 1 or (regions and image is None):
         err.print("[bold red]error:[/] give a photo and/or --text, or --audio (--regions needs a photo)")
         raise typer.Exit(code=2)
+    if (regions or audio) and (families or diverse):
+        err.print("[bold red]error:[/] --families and --diverse are for photo and word searches")
+        raise typer.Exit(code=2)
     where = box or region
     try:
         shop = _shop(in_stock, min_price, max_price, brand)
