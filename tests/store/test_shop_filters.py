@@ -145,7 +145,8 @@ def test_search_families_returns_the_best_point_of_each_best_family(store, limit
         got = store.search_families(vecs[q], limit)
         assert [p.payload["item_group_id"] for p in got] == [g for g, _ in expected]
         assert [p.id for p in got] == [ids[i] for _, i in expected]
-        assert [p.score for p in got] == pytest.approx([float(vecs[i] @ vecs[q]) for _, i in expected], abs=1e-4)
+        exact = [float(vecs[i] @ vecs[q]) for _, i in expected]
+        assert [p.score for p in got] == pytest.approx(exact, abs=1e-4)
 
 
 def test_search_families_applies_shop_and_category_filters(store) -> None:  # noqa: F811

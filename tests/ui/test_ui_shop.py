@@ -11,6 +11,7 @@ import pytest
 from lookalike import ui
 from lookalike.config import Settings
 from lookalike.search import SearchService
+from lookalike.shop_filter import FilterError
 from lookalike.ui import regions as ui_regions
 from lookalike.ui.shop import other_colours, shop_options
 
@@ -75,6 +76,9 @@ def test_other_colours_of_a_clicked_result(shop_ui) -> None:
 def test_shop_options_and_the_tabs_build(shop_ui) -> None:
     assert shop_options() == {"shop": None, "families": False, "diverse": False}
     assert shop_options(True, 0, None, "  Acme ", True, False)["shop"].brand == "Acme"
+    assert shop_options(False, " ", "12,50")["shop"].max_price == 12.5  # empty box: no bound
+    with pytest.raises(FilterError, match="max price must be a number"):
+        shop_options(False, "", "cheap")
     demo = ui.build_ui(shop_ui[0])
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"photo-in-stock", "photo-max-price", "words-brand", "photo-families", "other-colours"} <= ids

@@ -93,14 +93,23 @@ def search_photo(service: SearchService, image: Any, top_k: int, category: str |
 
 
 def more_like_this(
-    service: SearchService, ids: Sequence[str], index: int | None, top_k: int, category: str | None
+    service: SearchService,
+    ids: Sequence[str],
+    index: int | None,
+    top_k: int,
+    category: str | None,
+    *shop: Any,
 ) -> Found:
-    """'More like this' from a clicked tile: Qdrant recommend from that product."""
+    """'More like this' from a clicked tile: Qdrant recommend from that product (`shop`: the tab's shop
+    controls, lookalike.ui.shop.shop_options)."""
+    from lookalike.ui.shop import shop_options
+
     if index is None or not 0 <= index < len(ids):
         return [], list(ids), "Click a product to see more like it."
     product_id = ids[index]
     try:
-        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category))
+        options = shop_options(*shop)
+        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category), **options)
     except LookalikeError as exc:
         return [], [], fail(exc)
     return found_items(service, hits, f"like **{md(product_id)}**")

@@ -11,15 +11,15 @@ import gradio as gr
 from lookalike.catalog_service import CatalogService
 from lookalike.errors import LookalikeError
 from lookalike.search import SearchService
-from lookalike.shop_filter import shop_filter
+from lookalike.shop_filter import FilterError, shop_filter
 from lookalike.ui.handlers import GalleryItem, fail, md
 
 
 @dataclass
 class ShopControls:
     in_stock: gr.Checkbox
-    min_price: gr.Number
-    max_price: gr.Number
+    min_price: gr.Textbox
+    max_price: gr.Textbox
     brand: gr.Textbox
     families: gr.Checkbox
     diverse: gr.Checkbox
@@ -35,8 +35,13 @@ def shop_controls(prefix: str) -> ShopControls:
     with gr.Accordion("Shop filters", open=False, elem_id=f"{prefix}-shop"):
         with gr.Row():
             in_stock = gr.Checkbox(label="In stock only", elem_id=f"{prefix}-in-stock", min_width=120)
-            min_price = gr.Number(label="Min price", minimum=0, elem_id=f"{prefix}-min-price", min_width=90)
-            max_price = gr.Number(label="Max price", minimum=0, elem_id=f"{prefix}-max-price", min_width=90)
+            # text boxes, not gr.Number: an empty box must mean "no bound", and a Number shows 0
+            min_price = gr.Textbox(
+                label="Min price", placeholder="any", elem_id=f"{prefix}-min-price", min_width=90
+            )
+            max_price = gr.Textbox(
+                label="Max price", placeholder="any", elem_id=f"{prefix}-max-price", min_width=90
+            )
             brand = gr.Textbox(
                 label="Brand", placeholder="exact name", elem_id=f"{prefix}-brand", min_width=120
             )
@@ -48,10 +53,23 @@ def shop_controls(prefix: str) -> ShopControls:
     return ShopControls(in_stock, min_price, max_price, brand, families, diverse)
 
 
+def price_bound(value: object, name: str) -> float | None:
+    """A price box's value: empty is no bound; '12.50' and '12,50' are 12.5; anything else a FilterError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise FilterError(f"{name} must be a number, not {str(value)[:40]!r}") from None
+
+
 def shop_options(
     in_stock: bool = False,
-    min_price: float | None = None,
-    max_price: float | None = None,
+    min_price: float | str | None = None,
+    max_price: float | str | None = None,
     brand: str | None = None,
     families: bool = False,
     diverse: bool = False,
@@ -59,8 +77,8 @@ def shop_options(
     """The controls' values as search keyword arguments; a FilterError when the range makes no sense."""
     shop = shop_filter(
         in_stock=bool(in_stock),
-        min_price=None if min_price is None else float(min_price),
-        max_price=None if max_price is None else float(max_price),
+        min_price=price_bound(min_price, "min price"),
+        max_price=price_bound(max_price, "max price"),
         brand=(brand or "").strip() or None,
     )
     return {"shop": shop, "families": bool(families), "diverse": bool(diverse)}

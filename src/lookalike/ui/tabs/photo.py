@@ -70,16 +70,33 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
         with gr.Accordion("Other colours of the product you clicked", open=False) as colours_box:
             colours_status = gr.Markdown(elem_id="colours-status")
             colours = gr.Gallery(
-                label="Other colours", columns=6, height="auto", allow_preview=False, elem_id="other-colours"
+                label="Other colours",
+                columns=6,
+                height="auto",
+                object_fit="contain",
+                allow_preview=False,
+                elem_id="other-colours",
             )
         ids = gr.State([])
         corner = gr.State(None)
         example_ids = gr.State([])
         tab = PhotoTab(query, category, top_k, examples, example_ids, results, ids, status)
 
-        def on_select(hit_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
+        def on_select(
+            hit_ids: list[str],
+            k: int,
+            cat: str,
+            in_stock: bool,
+            min_price: str,
+            max_price: str,
+            brand: str,
+            families: bool,
+            diverse: bool,
+            evt: gr.SelectData,
+        ) -> Any:
             family, family_text, opened = other_colours(service, hit_ids, evt.index)
-            items, new_ids, text = more_like_this(service, hit_ids, evt.index, k, cat)
+            shop_values = (in_stock, min_price, max_price, brand, families, diverse)
+            items, new_ids, text = more_like_this(service, hit_ids, evt.index, k, cat, *shop_values)
             return unselected(items), new_ids, text, family, family_text, opened
 
         def on_example(ex_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
@@ -104,6 +121,8 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
         box.change(search, inputs, [*outs, searched])  # a new box re-runs the search
         where.input(search, inputs, [*outs, searched])
         every_btn.click(partial(products_in_photo, service), [query, top_k, category], [*outs, searched])
-        results.select(on_select, [ids, top_k, category], [*outs, colours, colours_status, colours_box])
+        results.select(
+            on_select, [ids, top_k, category, *shop.inputs], [*outs, colours, colours_status, colours_box]
+        )
         examples.select(on_example, [example_ids, top_k, category], [query, *outs])
     return tab
