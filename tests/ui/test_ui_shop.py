@@ -41,7 +41,7 @@ def test_photo_tab_filters_and_families(shop_ui) -> None:
         svc, photo, 4, None, ui_regions.WHERE_WHOLE, "", False, None, None, "", True, False
     )
     assert ids[0] == "blue-hoodie" and sum(i.endswith("hoodie") for i in ids) == 1
-    assert items[0][1].startswith("1.00 · blue-hoodie · 45.00 · out of stock · +3 colours")
+    assert items[0][1].startswith("1.00 · blue-hoodie · 45.00 EUR · out of stock · +3 colours")
 
 
 def test_bad_price_range_warns_in_the_tab(shop_ui) -> None:
