@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import HTTPException, UploadFile
 
 from lookalike.api.errors import safe_text
-from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut
-from lookalike.records import Hit, RegionHits
+from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut, VariantOut
+from lookalike.records import Hit, RegionHits, Variant
 from lookalike.regions import Box
 
 
@@ -35,9 +35,26 @@ def hit_list(hits: list[Hit]) -> list[HitOut]:
             point_id=h.point_id,
             image_url=image_url(h.product.product_id, h.point_id),
             region=region_out(h.region),
+            variants=variants_out(h.variants),
             **asdict(h.product.offer),
         )
         for i, h in enumerate(hits, 1)
+    ]
+
+
+def variants_out(variants: tuple[Variant, ...] | list[Variant]) -> list[VariantOut]:
+    return [
+        VariantOut(
+            product_id=v.product_id,
+            title=v.title,
+            colour=v.colour,
+            price=v.price,
+            currency=v.currency,
+            availability=v.availability,
+            image_url=image_url(v.product_id, v.point_id),
+            image_link=v.image_link,
+        )
+        for v in variants
     ]
 
 
