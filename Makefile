@@ -25,6 +25,7 @@ demo: demo-data
 	$(BIN)/lookalike index $(DEMO_DIR)
 	$(BIN)/lookalike search $(DEMO_DIR)/Footwear/white-plimsolls-2.png --top-k 5
 	$(BIN)/lookalike search --text "yellow shoes" --top-k 3
+	$(BIN)/lookalike search $(DEMO_DIR)/Hoodies/white-hoodie-1.png --region whole --in-stock --families --top-k 5
 	$(BIN)/lookalike ui --host $(HOST) --port $(PORT)
 
 test: install

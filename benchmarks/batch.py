@@ -136,9 +136,7 @@ def main() -> None:
         ),
         (f"{n} photos in-process: search_batch vs {n} × search_image, ms", med["lbatch"], med["lsingle"]),
     ]
-    print(
-        f"\nPOST /search/batch vs single POST /search/image, demo index, {n} photos, top_k={TOP_K}, whole"
-    )
+    print(f"\nPOST /search/batch vs single POST /search/image, demo index, {n} photos, top_k={TOP_K}, whole")
     print(f"median of {args.rounds} rounds; ratio = baseline / batch (above 1: the batch is faster)")
     print(f"answers identical to single requests: {same}\n")
     print("| what | batch | baseline | ratio |")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import ipaddress
 import shutil
+import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,6 +18,76 @@ from PIL import Image
 from lookalike import demo_data, encoders
 from lookalike.config import Settings
 from lookalike.search import SearchService
+
+# -- no traffic beyond loopback, even if the code under test is wrong ---------------------------------------
+
+_OFF_LOOPBACK: list[str] = []  # every attempt this process made to reach another address
+
+
+def _is_loopback_host(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # a unix socket path (bytes) or no host at all: not a network address
+    name = host.strip("[]").split("%")[0]
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        pass
+    try:  # the numeric spellings the C library reads without a lookup: 127.1, 0x7f000001, 2130706433
+        return ipaddress.IPv4Address(socket.inet_aton(name)).is_loopback
+    except OSError:
+        return False  # a name: only loopback names are resolved in tests
+
+
+def _guarded_connect(original: Callable[..., object]) -> Callable[..., object]:
+    def connect(sock: socket.socket, address: object) -> object:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0] if isinstance(address, tuple) else address
+            if not _is_loopback_host(host):
+                _OFF_LOOPBACK.append(f"connect {host!r}")
+                raise ConnectionRefusedError(f"tests may only reach loopback addresses, not {host!r}")
+        return original(sock, address)
+
+    return connect
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Every socket connect and name lookup of this process stays on loopback: a broken SSRF guard or a
+    stray call to the internet fails here, before any packet leaves the machine (browsers and other
+    subprocesses are the tests' own business)."""
+    mp = pytest.MonkeyPatch()
+    lookup = socket.getaddrinfo
+    own_name = socket.gethostname()  # resolved from /etc/hosts
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and name != own_name and not _is_loopback_host(name):
+            # answered as a name that does not exist (no query leaves the machine); a connect that
+            # gets past this with an address is what the record catches
+            raise socket.gaierror(socket.EAI_NONAME, f"tests resolve no names but loopback ({host!r})")
+        return lookup(host, *args, **kwargs)
+
+    mp.setattr(socket, "getaddrinfo", getaddrinfo)
+    mp.setattr(socket.socket, "connect", _guarded_connect(socket.socket.connect))
+    mp.setattr(socket.socket, "connect_ex", _guarded_connect(socket.socket.connect_ex))
+    yield
+    mp.undo()
+
+
+@pytest.fixture
+def off_loopback_attempts() -> list[str]:
+    """The guard's record, for the test of the guard itself (which empties it)."""
+    return _OFF_LOOPBACK
+
+
+@pytest.fixture(autouse=True)
+def _no_traffic_beyond_loopback(loopback_only: None) -> Iterator[None]:
+    before = len(_OFF_LOOPBACK)
+    yield
+    tried = _OFF_LOOPBACK[before:]
+    assert not tried, f"this test tried to reach beyond loopback: {tried}"
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +167,15 @@ def write_png() -> Callable[..., Path]:
 
 
 # -- loopback HTTP servers (URL fetching) ----------------------------------------------------------------
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that drops its connection before the request line is read is expected, not a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class LoopbackSite:
     """A threaded HTTP server on 127.0.0.1 that records every request it receives.
 
@@ -130,7 +212,7 @@ class LoopbackSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.server.block_on_close = False
         self.port = self.server.server_address[1]

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lookalike.api import create_app
+from lookalike.demo_data import SHOP_COLUMNS
 from lookalike.offers import normalise_availability, parse_price, read_offer
 from lookalike.records import Offer, Product
 from lookalike.search import SearchService
@@ -76,7 +77,7 @@ def test_payload_round_trip_keeps_offer_fields_flat() -> None:
 
 
 def _with_offers(catalog: Path, rows: dict[str, dict[str, str]]) -> None:
-    """Add shop columns to the demo catalog's sidecar for the given product ids."""
+    """Set the shop columns of the demo catalog's sidecar for the given product ids (only those)."""
     sidecar = catalog / "products.csv"
     with sidecar.open(newline="", encoding="utf-8") as fh:
         old = list(csv.DictReader(fh))
@@ -85,7 +86,8 @@ def _with_offers(catalog: Path, rows: dict[str, dict[str, str]]) -> None:
         out = csv.DictWriter(fh, fieldnames=[*old[0].keys(), *extra])
         out.writeheader()
         for row in old:
-            out.writerow({**row, **rows.get(row["product_id"], {})})
+            given = rows.get(row["product_id"])  # the demo's own shop columns give way to the given ones
+            out.writerow({**row, **({c: "" for c in SHOP_COLUMNS} | given if given else {})})
 
 
 def test_sidecar_offer_is_returned_with_hits_and_a_price_change_is_not_reembedded(

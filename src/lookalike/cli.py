@@ -36,6 +36,16 @@ err = Console(stderr=True)
 TopK = Annotated[int, typer.Option("--top-k", "-k", min=1, max=1000, help="How many products to return.")]
 CategoryOpt = Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+InStockOpt = Annotated[bool, typer.Option("--in-stock", help="Only products in stock.")]
+MinPriceOpt = Annotated[
+    float | None, typer.Option("--min-price", help="Only products costing at least this.")
+]
+MaxPriceOpt = Annotated[float | None, typer.Option("--max-price", help="Only products costing at most this.")]
+BrandOpt = Annotated[str | None, typer.Option("--brand", help="Only this brand (exact name).")]
+FamiliesOpt = Annotated[
+    bool, typer.Option("--families", help="One result per product family (item_group_id), variants listed.")
+]
+DiverseOpt = Annotated[bool, typer.Option("--diverse", help="Varied results: near-duplicates do not crowd.")]
 
 
 @app.callback()
@@ -72,13 +82,34 @@ def _print_hits(hits: list[Hit], as_json: bool) -> None:
         out.print("no matching products")
         return
     with_region = any(h.region is not None for h in hits)
+    with_offer = any(h.product.offer.price is not None or h.product.offer.availability for h in hits)
+    with_variants = any(h.variants for h in hits)
     table = Table("rank", "score", "product id", "category", "title", *(["matched at x,y,w,h"] * with_region))
+    if with_offer:
+        table.add_column("price")
+        table.add_column("stock")
+    if with_variants:
+        table.add_column("other variants", overflow="fold")
     table.add_column("path", overflow="fold")  # a path is useless cut short: wrap it instead
     for i, h in enumerate(hits, 1):
         p = h.product
         where = [str(h.region) if h.region else "whole photo"] if with_region else []
-        table.add_row(str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", *where, str(p.path))
+        offer = [_price(p.offer.price, p.offer.currency), p.offer.availability or ""] if with_offer else []
+        variants = [", ".join(v.colour or v.product_id for v in h.variants)] if with_variants else []
+        row = [str(i), f"{h.score:.3f}", p.product_id, p.category, p.title or "", *where, *offer, *variants]
+        table.add_row(*row, str(p.path))
     out.print(table)
+
+
+def _price(price: float | None, currency: str | None) -> str:
+    return "" if price is None else f"{price:.2f} {currency or ''}".strip()
+
+
+def _shop(in_stock: bool, min_price: float | None, max_price: float | None, brand: str | None):
+    """The shop filter the flags ask for (a FilterError, printed as any error, when they make no sense)."""
+    from lookalike.shop_filter import shop_filter
+
+    return shop_filter(in_stock=in_stock, min_price=min_price, max_price=max_price, brand=brand)
 
 
 def _print_regions(groups: list[RegionHits], as_json: bool) -> None:
@@ -220,6 +251,12 @@ def search(
     ] = None,
     top_k: TopK = 10,
     category: CategoryOpt = None,
+    in_stock: InStockOpt = False,
+    min_price: MinPriceOpt = None,
+    max_price: MaxPriceOpt = None,
+    brand: BrandOpt = None,
+    families: FamiliesOpt = False,
+    diverse: DiverseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Find products by photo (IMAGE), by words (--text), both, or by a sound (--audio).
@@ -231,29 +268,43 @@ def search(
     if sum(given) != 1 or (regions and image is None):
         err.print("[bold red]error:[/] give a photo and/or --text, or --audio (--regions needs a photo)")
         raise typer.Exit(code=2)
+    if (regions or audio) and (families or diverse):
+        err.print("[bold red]error:[/] --families and --diverse are for photo and word searches")
+        raise typer.Exit(code=2)
     where = box or region
     verdict: str | None = None  # the photo search's match line
     try:
+        shop = _shop(in_stock, min_price, max_price, brand)
+        shape = {"shop": shop, "families": families, "diverse": diverse}
         with _service() as svc:
             photo = None if image is None else _photo(image, svc.settings)
             name = image if isinstance(photo, bytes) else None
             if regions is not None and photo is not None:
                 groups = svc.search_regions(
-                    photo, max_products=regions, top_k=top_k, category=category, name=name
+                    photo, max_products=regions, top_k=top_k, category=category, name=name, shop=shop
                 )
                 _print_regions(groups, as_json)
                 return
             if audio is not None:
-                hits = svc.search_audio(audio, top_k=top_k, category=category)
+                hits = svc.search_audio(audio, top_k=top_k, category=category, shop=shop)
             elif photo is not None and text:
                 hits = svc.search_combined(
-                    photo, text, weight=weight, top_k=top_k, category=category, region=where, name=name
+                    photo,
+                    text,
+                    weight=weight,
+                    top_k=top_k,
+                    category=category,
+                    region=where,
+                    name=name,
+                    **shape,
                 )
             elif photo is not None:
-                hits = svc.search_image(photo, top_k=top_k, category=category, region=where, name=name)
+                hits = svc.search_image(
+                    photo, top_k=top_k, category=category, region=where, name=name, **shape
+                )
                 verdict = _match_line(svc, hits)
             else:
-                hits = svc.search_text(text or "", top_k=top_k, category=category)
+                hits = svc.search_text(text or "", top_k=top_k, category=category, **shape)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
@@ -295,15 +346,62 @@ def similar(
     unlike: Annotated[list[str], typer.Option("--unlike", help="Product id(s) to steer away from.")] = [],  # noqa: B006
     top_k: TopK = 10,
     category: CategoryOpt = None,
+    in_stock: InStockOpt = False,
+    min_price: MinPriceOpt = None,
+    max_price: MaxPriceOpt = None,
+    brand: BrandOpt = None,
+    families: FamiliesOpt = False,
+    diverse: DiverseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """More like these products (and less like --unlike ones), from the index."""
     try:
+        shop = _shop(in_stock, min_price, max_price, brand)
         with _service() as svc:
-            hits = svc.similar(product_id, unlike, top_k=top_k, category=category)
+            hits = svc.similar(
+                product_id,
+                unlike,
+                top_k=top_k,
+                category=category,
+                shop=shop,
+                families=families,
+                diverse=diverse,
+            )
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
+
+
+@app.command()
+def variants(
+    product_id: Annotated[str, typer.Argument(help="An indexed product id.")],
+    in_stock: InStockOpt = False,
+    min_price: MinPriceOpt = None,
+    max_price: MaxPriceOpt = None,
+    brand: BrandOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Other colours and sizes of a product: the products sharing its item_group_id."""
+    try:
+        shop = _shop(in_stock, min_price, max_price, brand)
+        with _service() as svc:
+            found = svc.variants(product_id, shop=shop)
+    except LookalikeError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        out.print_json(json.dumps([v.to_dict() for v in found]))
+        return
+    if not found:
+        out.print(
+            f"no other variants of '{product_id}' (no item_group_id, or none matching)", highlight=False
+        )
+        return
+    table = Table("product id", "colour", "title", "price", "stock")
+    for v in found:
+        table.add_row(
+            v.product_id, v.colour or "", v.title or "", _price(v.price, v.currency), v.availability or ""
+        )
+    out.print(table)
 
 
 @app.command()

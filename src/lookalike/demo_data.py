@@ -32,6 +32,67 @@ CREDIT = (
 )
 
 
+# Made-up shop columns so filters and product families show in the demo: prices in EUR, a few products
+# out of stock or on pre-order, invented brands, and colour variants of one model sharing an item_group_id
+# (hoodies, plimsolls, parrot cushions, the space paints). Not from Saleor: invented for this demo.
+SHOP_COLUMNS = ("price", "currency", "availability", "brand", "colour", "item_group_id")
+_FAMILIES = {
+    "black-hoodie": ("hoodie", "black"),
+    "blue-hoodie": ("hoodie", "blue"),
+    "mustard-hoodie": ("hoodie", "mustard"),
+    "white-hoodie": ("hoodie", "white"),
+    "yellow-plimsolls": ("plimsolls", "yellow"),
+    "white-plimsolls": ("plimsolls", "white"),
+    "colored-parrot-cushion": ("parrot-cushion", "multicolour"),
+    "white-parrot-cushion": ("parrot-cushion", "white"),
+    "nebula-night-sky-paint": ("space-paint", "night sky"),
+    "space-dust-navy-paint": ("space-paint", "navy"),
+    "red-dwarf-red-paint": ("space-paint", "red"),
+    "light-speed-yellow-paint": ("space-paint", "yellow"),
+    "hyperspace-turquoise-paint": ("space-paint", "turquoise"),
+}
+_BRANDS = {
+    "Hoodies": "Orbit Wear",
+    "T-shirts": "Orbit Wear",
+    "Polo Shirts": "Orbit Wear",
+    "Footwear": "Plim & Co",
+    "Homewares": "Parrot Home",
+    "Paints": "Nebula Paints",
+    "Juices": "Squeeze",
+    "Alcohol": "Seaman Brewery",
+}
+_PRICES = {
+    "Hoodies": 45.0,
+    "T-shirts": 19.0,
+    "Polo Shirts": 29.0,
+    "Footwear": 35.0,
+    "Homewares": 24.0,
+    "Paints": 12.5,
+    "Juices": 3.2,
+    "Alcohol": 6.9,
+}
+_NOT_IN_STOCK = {
+    "blue-hoodie": "out_of_stock",
+    "white-plimsolls": "out_of_stock",
+    "carrot-juice": "out_of_stock",
+    "nebula-night-sky-paint": "preorder",
+}
+
+
+def shop_columns(product_id: str, category: str, index: int) -> dict[str, str]:
+    """The made-up shop columns of one demo product (the same on every run)."""
+    group, colour = _FAMILIES.get(product_id, ("", ""))
+    price = _PRICES.get(category, 10.0) + (index % 4) * 2  # a little spread within a category
+    return {
+        "price": f"{price:.2f}",
+        "currency": "EUR",
+        "availability": _NOT_IN_STOCK.get(product_id, "in_stock"),
+        "brand": _BRANDS.get(category, "Lookalike Demo"),
+        "colour": colour,
+        "item_group_id": group,
+    }
+
+
 @dataclass(frozen=True)
 class DemoImage:
     product_id: str
@@ -120,12 +181,14 @@ def plan(wheel: Path) -> list[DemoImage]:
 
 
 def build(target: Path, wheel: Path | None = None) -> list[Path]:
-    """Write the demo catalog under `target`: <Category>/<product>-<view>.png plus products.csv."""
+    """Write the demo catalog under `target`: <Category>/<product>-<view>.png plus products.csv (with the
+    made-up shop columns of `shop_columns`)."""
     wheel = wheel or fetch_wheel()
     entries = plan(wheel)
     target.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     rows = []
+    order = {pid: i for i, pid in enumerate(dict.fromkeys(e.product_id for e in entries))}
     with zipfile.ZipFile(wheel) as zf:
         for e in entries:
             folder = e.category.replace(" ", "_")
@@ -138,10 +201,16 @@ def build(target: Path, wheel: Path | None = None) -> list[Path]:
                 path.write_bytes(data)
             written.append(path)
             rows.append(
-                {"path": rel, "product_id": e.product_id, "title": e.title, "description": e.description}
+                {
+                    "path": rel,
+                    "product_id": e.product_id,
+                    "title": e.title,
+                    "description": e.description,
+                    **shop_columns(e.product_id, e.category, order[e.product_id]),
+                }
             )
     with (target / "products.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=["path", "product_id", "title", "description"])
+        writer = csv.DictWriter(fh, fieldnames=["path", "product_id", "title", "description", *SHOP_COLUMNS])
         writer.writeheader()
         writer.writerows(rows)
     (target / "CREDITS.txt").write_text(CREDIT + "\n", encoding="utf-8")

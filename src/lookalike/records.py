@@ -100,20 +100,42 @@ class Product:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another product of the same family (item_group_id): a colour or size of one model."""
+
+    product_id: str
+    point_id: str  # its first image, for a thumbnail
+    title: str | None = None
+    colour: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    availability: str | None = None
+    image_link: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Hit:
-    """A ranked search result; `region` is where in the query photo it matched (None: the whole photo)."""
+    """A ranked search result; `region` is where in the query photo it matched (None: the whole photo);
+    `variants` (with families on) the other products of its family."""
 
     product: Product
     score: float
     point_id: str
     region: Box | None = None
+    variants: tuple[Variant, ...] = ()
     # photo searches: "exact" | "similar" | "none" from the collection's calibration (None: not judged)
     match: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = self.product.to_dict()
         region = None if self.region is None else asdict(self.region)
-        return {"score": self.score, "match": self.match, "point_id": self.point_id, "region": region, **d}
+        out = {"score": self.score, "match": self.match, "point_id": self.point_id, "region": region, **d}
+        if self.variants:
+            out["variants"] = [v.to_dict() for v in self.variants]
+        return out
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from PIL import Image
 from lookalike import calibration, encoders, regions
 from lookalike.catalog import CategoryRule, is_utf8
 from lookalike.config import Settings
+from lookalike.diverse import mmr
 from lookalike.encoders import Modality
 from lookalike.errors import (
     ImageError,
@@ -23,10 +24,16 @@ from lookalike.errors import (
     UnsupportedModalityError,
     UploadTooLargeError,
 )
+from lookalike.families import collapse as families_collapse
+from lookalike.families import family_key as families_key
+from lookalike.families import family_members
+from lookalike.families import merge as families_merge
+from lookalike.families import with_variants as families_with_variants
 from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
-from lookalike.records import CollectionInfo, Hit, IndexReport, Product, RegionHits
+from lookalike.records import CollectionInfo, Hit, IndexReport, Product, RegionHits, Variant
 from lookalike.regions import Box
+from lookalike.shop_filter import ShopFilter
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorQuery, VectorStore, open_store
 from lookalike.words import vectors as word_vectors
 from lookalike.words.fusion import fuse_rankings
@@ -39,6 +46,7 @@ MAX_TOP_K = 1000
 MAX_EXAMPLES = 32  # product ids one 'similar' query may name (each is read from the store)
 MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
 MAX_REGIONS = 5  # product regions one "products in this photo" query may return
+POOL = 4  # candidates per result that families collapse and diverse results are picked from
 ImageInput = Image.Image | bytes | str | Path
 AUTO, WHOLE = "auto", "whole"
 Region = str | Box  # "auto", "whole", "X,Y,W,H" (pixels or fractions 0–1), or a Box
@@ -55,6 +63,9 @@ class ImageQuery:
     category: str | None = None
     region: Region = "whole"
     name: str | None = None
+    shop: ShopFilter | None = None
+    families: bool = False
+    diverse: bool = False
 
 
 BatchAnswer = list[Hit] | LookalikeError  # the hits of one query, or why that query failed
@@ -245,23 +256,33 @@ class SearchService:
         category: str | None = None,
         region: Region = AUTO,
         name: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
+        families: bool = False,
+        diverse: bool = False,
     ) -> list[Hit]:
         """Products that look most like `image`, best first, one hit per product.
 
         region "auto" (the default) also looks for the product inside the photo (a shelf, a table, a
         scene: see lookalike.regions) and each hit says where it matched; "whole" compares the whole
         photo only; a Box or "X,Y,W,H" (pixels, or fractions 0–1) searches that part of the photo.
+        `shop` narrows to in-stock / price / brand; `families` shows each product family once with its
+        other variants; `diverse` picks varied results (maximal marginal relevance).
         """
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
         where = region_of(img, region)
         if isinstance(where, Box) or where == WHOLE:
             vector, box = self._region_vector(image, name, img, where)
-            hits = self.search_vector(vector, top_k=top_k, category=category)
+            hits = self.search_vector(
+                vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
+            )
             return self._judged([replace(h, region=box) for h in hits] if box else hits)
-        located, best = self._locate(image, name, img, top_k, category)
+        want = top_k * POOL if families or diverse else top_k
+        located, best = self._locate(image, name, img, want, category, shop)
+        hits = [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
         return self._judged(
-            [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
+            self._shape(hits, top_k, PointFilter(category=category, shop=shop), families, diverse)
         )
 
     def _judged(self, hits: list[Hit]) -> list[Hit]:
@@ -299,7 +320,16 @@ class SearchService:
                     )
                 where = region_of(img, q.region)
                 if where == AUTO:
-                    answers[i] = self.search_image(img, q.top_k, q.category, AUTO, q.name)
+                    answers[i] = self.search_image(
+                        img,
+                        q.top_k,
+                        q.category,
+                        AUTO,
+                        q.name,
+                        shop=q.shop,
+                        families=q.families,
+                        diverse=q.diverse,
+                    )
                     continue
                 box = where if isinstance(where, Box) else None
                 parts.append((i, img.crop(box.corners()) if box else img, box))
@@ -311,7 +341,7 @@ class SearchService:
                 answers[i] = vector
             else:
                 searches.append((i, box, vector))
-        flts = {i: PointFilter(category=queries[i].category) for i, _, _ in searches}
+        flts = {i: PointFilter(category=queries[i].category, shop=queries[i].shop) for i, _, _ in searches}
         first = self.store.search_batch(
             [VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, _, v in searches]
         )
@@ -321,7 +351,8 @@ class SearchService:
             def query(limit: int, vector=vector, points=points, flt=flts[i], first=queries[i].top_k * 3):
                 return points if limit == first else self.store.search(vector, limit, flt)
 
-            hits = self._best_per_product(query, queries[i].top_k)
+            q = queries[i]
+            hits = self._results(query, q.top_k, flts[i], q.families, q.diverse)
             answers[i] = self._judged([replace(h, region=box) for h in hits] if box else hits)
         return [a if a is not None else LookalikeError("not answered") for a in answers]
 
@@ -355,6 +386,8 @@ class SearchService:
         top_k: int = 5,
         category: str | None = None,
         name: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
     ) -> list[RegionHits]:
         """ "Products in this photo": up to `max_products` distinct product regions found in the photo,
         best first, each with its own ranked hits."""
@@ -362,7 +395,7 @@ class SearchService:
             raise LookalikeError(f"max_products must be between 1 and {MAX_REGIONS}, not {max_products}")
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
-        located, best = self._locate(image, name, img, top_k, category)
+        located, best = self._locate(image, name, img, top_k, category, shop)
         return [
             RegionHits(
                 g.box,
@@ -374,13 +407,19 @@ class SearchService:
         ]
 
     def _locate(
-        self, image: ImageInput, name: str | None, img: Image.Image, top_k: int, category: str | None
+        self,
+        image: ImageInput,
+        name: str | None,
+        img: Image.Image,
+        top_k: int,
+        category: str | None,
+        shop: ShopFilter | None = None,
     ) -> tuple[regions.Located, dict[str, Hit]]:
         """regions.locate over this index; `best` keeps each product's best-scoring view seen."""
         best: dict[str, Hit] = {}
 
         def search(vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-            hits = self.search_vector(vector, top_k=k, category=category)
+            hits = self.search_vector(vector, top_k=k, category=category, shop=shop)
             for h in hits:
                 pid = h.product.product_id
                 if pid not in best or h.score > best[pid].score:
@@ -397,25 +436,40 @@ class SearchService:
         img: Image.Image,
         where: Box | str,
         category: str | None = None,
+        shop: ShopFilter | None = None,
     ) -> tuple[np.ndarray, Box | None]:
         """The vector of the part of the photo `where` names ("auto": where the product was found),
         and that part's box (None: the whole photo)."""
         if where == AUTO:
-            located, _ = self._locate(image, name, img, 1, category)
+            located, _ = self._locate(image, name, img, 1, category, shop)
             where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
         box = where if isinstance(where, Box) else None
         part = img.crop(box.corners()) if box else img
         return self._model_call(image, name, lambda: self.encoder.embed_images([part])[0]), box
 
-    def search_text(self, text: str, top_k: int = 10, category: str | None = None) -> list[Hit]:
+    def search_text(
+        self,
+        text: str,
+        top_k: int = 10,
+        category: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
+        families: bool = False,
+        diverse: bool = False,
+    ) -> list[Hit]:
         """Products matching words: in the joint space where the encoder embeds text, else by the
         fused word routes (titles, ImageNet classes, colours); see `text_mode`."""
         text = self._check_text(text)
         self._check_query(top_k, category)
         if Modality.TEXT in self.encoder.modalities:
-            return self.search_vector(self.encoder.embed_texts([text])[0], top_k=top_k, category=category)
-        flt = PointFilter(category=category)
-        return fuse_rankings([(ranking, 1.0) for ranking in self._word_rankings(text, top_k * 3, flt)], top_k)
+            vector = self.encoder.embed_texts([text])[0]
+            return self.search_vector(
+                vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
+            )
+        flt = PointFilter(category=category, shop=shop)
+        want = top_k * POOL if families or diverse else top_k
+        rankings = [(ranking, 1.0) for ranking in self._word_rankings(text, want * 3, flt)]
+        return self._shape(fuse_rankings(rankings, want), top_k, flt, families, diverse)
 
     def search_combined(
         self,
@@ -426,6 +480,10 @@ class SearchService:
         category: str | None = None,
         region: Region = AUTO,
         name: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
+        families: bool = False,
+        diverse: bool = False,
     ) -> list[Hit]:
         """A photo refined by words ("…but in blue"); `weight` is the share of the words, 0..1.
         `region` picks the part of the photo as in search_image ("auto": where the product was found).
@@ -439,17 +497,29 @@ class SearchService:
         text = self._check_text(text)
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
-        image_vec, box = self._region_vector(image, name, img, region_of(img, region), category)
-        hits = self._combined(image_vec, text, weight, top_k, category)
+        image_vec, box = self._region_vector(image, name, img, region_of(img, region), category, shop)
+        flt = PointFilter(category=category, shop=shop)
+        hits = self._combined(image_vec, text, weight, top_k, flt, families, diverse)
         return [replace(h, region=box) for h in hits] if box else hits
 
     def _combined(
-        self, image_vec: np.ndarray, text: str, weight: float, top_k: int, category: str | None
+        self,
+        image_vec: np.ndarray,
+        text: str,
+        weight: float,
+        top_k: int,
+        flt: PointFilter,
+        families: bool = False,
+        diverse: bool = False,
     ) -> list[Hit]:
         if Modality.TEXT in self.encoder.modalities:
-            mixed = (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
-            return self.search_vector(encoders.l2_normalise(mixed), top_k=top_k, category=category)
-        candidates = self.store.search(image_vec, max(100, top_k * 10), PointFilter(category=category))
+            mixed = encoders.l2_normalise(
+                (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
+            )
+            return self.search_vector(
+                mixed, top_k, flt.category, shop=flt.shop, families=families, diverse=diverse
+            )
+        candidates = self.store.search(image_vec, max(100, top_k * 10), flt)
         if not candidates:
             return []
         only = PointFilter(ids=tuple(p.id for p in candidates))
@@ -465,9 +535,16 @@ class SearchService:
             for p in candidates
         ]
         rescored.sort(key=lambda p: p.score, reverse=True)
-        return self._best_per_product(lambda limit: rescored[:limit], top_k)
+        return self._results(lambda limit: rescored[:limit], top_k, flt, families, diverse)
 
-    def search_audio(self, audio: str | Path, top_k: int = 10, category: str | None = None) -> list[Hit]:
+    def search_audio(
+        self,
+        audio: str | Path,
+        top_k: int = 10,
+        category: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
+    ) -> list[Hit]:
         """Products that sound like a recording (e.g. a coffee machine), where the encoder hears."""
         encoder = self.encoder
         if not isinstance(encoder, encoders.AudioEncoder):
@@ -477,7 +554,7 @@ class SearchService:
             )
         self._check_query(top_k, category)
         vec = encoder.embed_audio([audio])[0]
-        return self.search_vector(vec, top_k=top_k, category=category)
+        return self.search_vector(vec, top_k=top_k, category=category, shop=shop)
 
     @property
     def modalities(self) -> frozenset[Modality]:
@@ -535,9 +612,23 @@ class SearchService:
         top_k: int = 10,
         category: str | None = None,
         exclude_products: Sequence[str] = (),
+        *,
+        shop: ShopFilter | None = None,
+        families: bool = False,
+        diverse: bool = False,
     ) -> list[Hit]:
-        flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products))
-        return self._best_per_product(lambda limit: self.store.search(vector, limit, flt), top_k)
+        flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products), shop=shop)
+        if not families:
+            return self._results(
+                lambda limit: self.store.search(vector, limit, flt), top_k, flt, False, diverse
+            )
+        # families: the store groups by item_group_id (Qdrant's group_by on a server); products without
+        # a family come from a second query and the two rankings merge by score
+        want = top_k * POOL if diverse else top_k
+        grouped = [self._hit(p) for p in self.store.search_families(vector, want, flt)]
+        alone = replace(flt, grouped=False)
+        single = self._best_per_product(lambda limit: self.store.search(vector, limit, alone), want)
+        return self._shape(families_merge(grouped, single), top_k, flt, True, diverse)
 
     def similar(
         self,
@@ -545,6 +636,10 @@ class SearchService:
         negative: Sequence[str] = (),
         top_k: int = 10,
         category: str | None = None,
+        *,
+        shop: ShopFilter | None = None,
+        families: bool = False,
+        diverse: bool = False,
     ) -> list[Hit]:
         """More like these products, less like those: Qdrant's recommend over every view of each.
 
@@ -565,8 +660,11 @@ class SearchService:
         self._check_query(top_k, category)
         pos = [v for pid in positive for v in self._product_vectors(pid)]
         neg = [v for pid in negative for v in self._product_vectors(pid)]
-        flt = PointFilter(category=category, exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])))
-        return self._best_per_product(lambda limit: self.store.recommend(pos, neg, limit, flt), top_k)
+        flt = PointFilter(
+            category=category, exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])), shop=shop
+        )
+        query = lambda limit: self.store.recommend(pos, neg, limit, flt)  # noqa: E731
+        return self._results(query, top_k, flt, families, diverse)
 
     def _product_vectors(self, product_id: str) -> list[np.ndarray]:
         ids = [p.id for p in self.store.iter_points(PointFilter(product_id=product_id))]
@@ -575,19 +673,75 @@ class SearchService:
             raise NotFoundError(f"no product '{product_id}' in the index")
         return vectors
 
-    def _best_per_product(self, query: Callable[[int], list[ScoredPoint]], top_k: int) -> list[Hit]:
-        """Best view per product: fetch more points than asked until top_k distinct products are found."""
+    def _best_per_product(
+        self,
+        query: Callable[[int], list[ScoredPoint]],
+        top_k: int,
+        key: Callable[[Product], str] = lambda product: product.product_id,
+    ) -> list[Hit]:
+        """Best view per product (per `key`): fetch more points than asked until top_k distinct ones."""
         limit = top_k * 3
         while True:
             points = query(limit)
             hits: dict[str, Hit] = {}
             for p in points:
                 product = Product.from_payload(p.payload)
-                if product.product_id not in hits:
-                    hits[product.product_id] = Hit(product=product, score=p.score, point_id=p.id)
+                if key(product) not in hits:
+                    hits[key(product)] = Hit(product=product, score=p.score, point_id=p.id)
             if len(hits) >= top_k or len(points) < limit or limit >= MAX_FETCH:
                 return list(hits.values())[:top_k]  # at MAX_FETCH: fewer products than asked, never unbounded
             limit = min(limit * 4, MAX_FETCH)
+
+    @staticmethod
+    def _hit(p: ScoredPoint) -> Hit:
+        return Hit(product=Product.from_payload(p.payload), score=p.score, point_id=p.id)
+
+    def _results(
+        self,
+        query: Callable[[int], list[ScoredPoint]],
+        top_k: int,
+        flt: PointFilter,
+        families: bool = False,
+        diverse: bool = False,
+    ) -> list[Hit]:
+        """top_k hits from a point ranking: one per product, or per family; diverse: picked by MMR
+        from POOL times as many candidates."""
+        if not (families or diverse):
+            return self._best_per_product(query, top_k)
+        want = top_k * POOL if diverse else top_k
+        key = families_key if families else (lambda product: product.product_id)
+        return self._shape(self._best_per_product(query, want, key), top_k, flt, families, diverse)
+
+    def _shape(
+        self, hits: list[Hit], top_k: int, flt: PointFilter, families: bool, diverse: bool
+    ) -> list[Hit]:
+        """Candidates (best first, one per product) → one per family, diverse picks, variants listed."""
+        if families:
+            hits = families_collapse(hits)
+        if diverse and len(hits) > 1:
+            hits = self._diversify(hits, top_k)
+        hits = hits[:top_k]
+        return families_with_variants(self.store, hits, flt) if families else hits
+
+    def _diversify(self, hits: list[Hit], top_k: int) -> list[Hit]:
+        """Maximal marginal relevance over the hits' image vectors (see lookalike.diverse)."""
+        stored = {p.id: p.vector for p in self.store.retrieve([h.point_id for h in hits], with_vectors=True)}
+        keep = [h for h in hits if stored.get(h.point_id) is not None]
+        if len(keep) < 2:
+            return hits
+        vectors = np.stack([stored[h.point_id] for h in keep])
+        order = mmr(np.array([h.score for h in keep]), vectors, top_k)
+        return [keep[i] for i in order]
+
+    def variants(self, product_id: str, shop: ShopFilter | None = None) -> list[Variant]:
+        """The other products of this product's family ("other colours of this"), best first by colour;
+        [] for a product without an item_group_id. An unknown product is a NotFoundError."""
+        product = self.product(product_id)[0]
+        group = product.offer.item_group_id
+        if not group:
+            return []
+        members = family_members(self.store, [group], PointFilter(shop=shop))
+        return [v for v in members.get(group, []) if v.product_id != product_id]
 
     def _check_query(self, top_k: int, category: str | None) -> None:
         if not 1 <= top_k <= MAX_TOP_K:

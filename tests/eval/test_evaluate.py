@@ -327,3 +327,7 @@ def test_same_product_recall_on_the_demo_catalog(encoder, demo_catalog):
     assert enc.core.recall_at_5 >= 0.98
     assert enc.core.mrr > pix.core.mrr + 0.05
     assert enc.core.recall_at_1 > rnd.core.recall_at_1 + 0.5
+    d = s.diversity  # the same queries with diverse=True: the best match stays first, the page varies more
+    assert d is not None and d.queries == s.queries
+    assert d.diverse.recall_at_1 == d.plain.recall_at_1 == pytest.approx(enc.overall.recall_at_1)
+    assert d.diverse.categories_at_10 > d.plain.categories_at_10

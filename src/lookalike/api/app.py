@@ -21,7 +21,7 @@ from lookalike.api.errors import PathScrubber, add_error_handlers
 from lookalike.api.limits import SearchRunner, WriteRunner
 from lookalike.api.middleware import BodyLimit
 from lookalike.api.query_image import UrlFetches
-from lookalike.api.routes import categories, health, products, search, widget
+from lookalike.api.routes import categories, health, products, search, variants, widget
 from lookalike.catalog_service import CatalogService
 from lookalike.config import API_KEY_RULE, Settings, is_header_safe
 from lookalike.errors import LookalikeError
@@ -139,6 +139,7 @@ def _include_routers(app: FastAPI, *, public_reads: bool) -> None:
     app.include_router(health.router)
     app.include_router(widget.router)
     app.include_router(search.router, dependencies=reads)
+    app.include_router(variants.router, dependencies=reads)
     app.include_router(categories.router, dependencies=reads)
     app.include_router(products.router, dependencies=reads)
     app.include_router(products.write_router)

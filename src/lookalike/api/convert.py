@@ -9,9 +9,9 @@ from urllib.parse import quote
 from fastapi import HTTPException, UploadFile
 
 from lookalike.api.errors import safe_text
-from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut
+from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut, VariantOut
 from lookalike.calibration import NOT_CALIBRATED
-from lookalike.records import Hit, RegionHits
+from lookalike.records import Hit, RegionHits, Variant
 from lookalike.regions import Box
 from lookalike.search import SearchService
 
@@ -45,10 +45,27 @@ def hit_list(hits: list[Hit]) -> list[HitOut]:
             point_id=h.point_id,
             image_url=image_url(h.product.product_id, h.point_id),
             region=region_out(h.region),
+            variants=variants_out(h.variants),
             match=h.match,
             **asdict(h.product.offer),
         )
         for i, h in enumerate(hits, 1)
+    ]
+
+
+def variants_out(variants: tuple[Variant, ...] | list[Variant]) -> list[VariantOut]:
+    return [
+        VariantOut(
+            product_id=v.product_id,
+            title=v.title,
+            colour=v.colour,
+            price=v.price,
+            currency=v.currency,
+            availability=v.availability,
+            image_url=image_url(v.product_id, v.point_id),
+            image_link=v.image_link,
+        )
+        for v in variants
     ]
 
 

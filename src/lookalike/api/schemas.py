@@ -12,6 +12,7 @@ from fastapi import Form, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from lookalike.search import MAX_REGIONS, MAX_TOP_K
+from lookalike.shop_filter import MAX_BRAND_CHARS, ShopFilter, shop_filter
 
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
@@ -31,6 +32,58 @@ FormBox = Annotated[
         description="Search only this part of the photo: 'X,Y,W,H' in pixels, or fractions 0–1 of the photo.",
     ),
 ]
+
+
+Price = Annotated[
+    float | None, Field(ge=0, allow_inf_nan=False, description="In the catalog's currency, bounds included.")
+]
+FormInStock = Annotated[bool, Form(description="Only products in stock.")]
+FormMinPrice = Annotated[
+    float | None, Form(ge=0, allow_inf_nan=False, description="Only products costing at least this.")
+]
+FormMaxPrice = Annotated[
+    float | None, Form(ge=0, allow_inf_nan=False, description="Only products costing at most this.")
+]
+FormBrand = Annotated[str | None, Form(max_length=MAX_BRAND_CHARS, description="Only this brand (exact).")]
+FormFamilies = Annotated[
+    bool, Form(description="One result per product family (item_group_id), other variants listed.")
+]
+FormDiverse = Annotated[bool, Form(description="Varied results (maximal marginal relevance).")]
+
+
+class ShopFields(BaseModel):
+    """Shop filters and result shaping, the same on every search (JSON bodies)."""
+
+    in_stock: bool = Field(False, description="Only products in stock.")
+    min_price: Price = None
+    max_price: Price = None
+    brand: str | None = Field(None, max_length=MAX_BRAND_CHARS, description="Only this brand (exact).")
+    families: bool = Field(False, description="One result per product family, other variants listed.")
+    diverse: bool = Field(False, description="Varied results (maximal marginal relevance).")
+
+    def shop(self) -> ShopFilter | None:
+        return shop_filter(
+            in_stock=self.in_stock, min_price=self.min_price, max_price=self.max_price, brand=self.brand
+        )
+
+
+class VariantOut(BaseModel):
+    """Another product of the same family: a colour or size of one model."""
+
+    product_id: str
+    title: str | None
+    colour: str | None
+    price: float | None
+    currency: str | None
+    availability: str | None
+    image_url: str = Field(description="Thumbnail: the variant's first image.")
+    image_link: str | None = Field(description="Where the image came from (feeds).")
+
+
+class VariantsOut(BaseModel):
+    product_id: str
+    item_group_id: str | None
+    variants: list[VariantOut]
 
 
 Match = Literal["exact", "similar", "none"]
@@ -75,6 +128,9 @@ class HitOut(OfferOut):
     region: RegionOut | None = Field(
         default=None, description="Where in the query photo this product matched; null: the whole photo."
     )
+    variants: list[VariantOut] = Field(
+        default=[], description="With families=true: the other products of this product's family."
+    )
     match: Match | None = Field(
         default=None, description="Photo searches: is this hit the product (exact), like it (similar) or not?"
     )
@@ -94,8 +150,8 @@ class SearchOut(BaseModel):
     match_note: str | None = Field(default=None, description="Why `match` is null, when it is.")
 
 
-class TextQuery(BaseModel):
-    model_config = ConfigDict(strict=True)  # JSON `"top_k": true` is a mistake, not 1
+class TextQuery(ShopFields):
+    model_config = ConfigDict(strict=True, extra="forbid")  # JSON `"top_k": true` is a mistake, not 1
 
     text: str = Field(min_length=1, max_length=500, description="Words describing the product.")
     top_k: TopK = 10
@@ -125,7 +181,7 @@ BoxText = Annotated[
 ]
 
 
-class ImageSearchIn(BaseModel):
+class ImageSearchIn(ShopFields):
     """POST /search/image as JSON: the photo by `image_url` or `image_b64` (one of them)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -145,7 +201,7 @@ class CombinedSearchIn(ImageSearchIn):
     weight: float = Field(0.5, ge=0, le=1, description="Weight of the words (0 = photo only).")
 
 
-class RegionsSearchIn(BaseModel):
+class RegionsSearchIn(ShopFields):
     """POST /search/regions as JSON."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -157,7 +213,7 @@ class RegionsSearchIn(BaseModel):
     category: str | None = None
 
 
-class BatchQueryIn(BaseModel):
+class BatchQueryIn(ShopFields):
     """One photo of a batch: by URL or base64, with its own options."""
 
     model_config = ConfigDict(strict=True, extra="forbid")

@@ -21,6 +21,7 @@ from lookalike.catalog_service.leftovers import Leftovers
 from lookalike.catalog_service.naming import MAX_NAME_CHARS, clean_label, slugify
 from lookalike.catalog_service.uploads import Added, AddReport, Progress
 from lookalike.records import Product
+from lookalike.shop_filter import ShopFilter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -60,8 +61,9 @@ class CatalogService:
         *,
         shuffle: bool = False,
         seed: int | None = None,
+        shop: ShopFilter | None = None,
     ) -> BrowsePage:
-        return browsing.browse(self.search, category, offset, limit, shuffle=shuffle, seed=seed)
+        return browsing.browse(self.search, category, offset, limit, shuffle=shuffle, seed=seed, shop=shop)
 
     def category_products(self, category: str) -> list[CatalogProduct]:
         return browsing.category_products(self.search, category)

@@ -13,6 +13,7 @@ from lookalike.catalog_service.naming import known_id
 from lookalike.errors import LookalikeError, NotFoundError
 from lookalike.records import Product
 from lookalike.search import MAX_TOP_K, SearchService
+from lookalike.shop_filter import ShopFilter
 from lookalike.store import PointFilter
 
 
@@ -45,12 +46,15 @@ class BrowsePage:
         return end if end < self.total else None
 
 
-def category_products(service: SearchService, category: str) -> list[CatalogProduct]:
-    """Every product of a category (from the index), sorted by id. Unknown category → NotFoundError."""
+def category_products(
+    service: SearchService, category: str, shop: ShopFilter | None = None
+) -> list[CatalogProduct]:
+    """Every product of a category (from the index), sorted by id; `shop` narrows it inside Qdrant.
+    Unknown category → NotFoundError."""
     if category not in service.categories():
         raise NotFoundError(f"no category '{category}' in the index")
     views: dict[str, list[Product]] = {}
-    for p in service.store.iter_points(PointFilter(category=category)):
+    for p in service.store.iter_points(PointFilter(category=category, shop=shop)):
         product = Product.from_payload(p.payload)
         views.setdefault(product.product_id, []).append(product)
     out = []
@@ -68,6 +72,7 @@ def browse(
     *,
     shuffle: bool = False,
     seed: int | None = None,
+    shop: ShopFilter | None = None,
 ) -> BrowsePage:
     """A page of a category's products.
 
@@ -76,7 +81,7 @@ def browse(
     """
     if offset < 0 or not 1 <= limit <= MAX_TOP_K:
         raise LookalikeError(f"offset must be ≥ 0 and limit between 1 and {MAX_TOP_K}")
-    products = category_products(service, category)
+    products = category_products(service, category, shop)
     if shuffle:
         seed = random.SystemRandom().randrange(2**31) if seed is None else seed
         random.Random(seed).shuffle(products)

@@ -9,6 +9,7 @@ import numpy as np
 
 from lookalike.errors import LookalikeError
 from lookalike.eval import augment, fashion_mnist
+from lookalike.eval.diversity import format_diversity_table
 from lookalike.eval.match_decision import format_match_table
 from lookalike.eval.metrics import K
 from lookalike.eval.run import EvalReport
@@ -93,6 +94,8 @@ def format_table(report: EvalReport) -> str:
             ],
         )
         out += ["", f"Raw pixels: {s.pixel_baseline}. Core recipes: {', '.join(s.core_recipes)}.", ""]
+        if s.diversity is not None:
+            out += [format_diversity_table(s.diversity)]
     if report.scene is not None:
         out += [format_scene_table(report.scene)]
     if report.match is not None:

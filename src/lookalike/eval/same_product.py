@@ -27,6 +27,7 @@ from lookalike.eval.baselines import (
     distinct_products,
     pixel_vectors,
 )
+from lookalike.eval.diversity import DiversityReport, diversity_eval
 from lookalike.eval.indexed import indexed_catalog
 from lookalike.eval.metrics import K, hit_rate_at_k, mean, reciprocal_rank, relevance
 from lookalike.images import load_image
@@ -68,6 +69,7 @@ class SameProductReport:
     pixel_baseline: str
     index_seconds: float
     methods: list[SameProductScores] = field(default_factory=list)
+    diversity: DiversityReport | None = None  # the encoder's queries again, plain vs diverse=True
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,7 @@ def same_product_eval(
             for v in tqdm(q_vecs, desc="querying", unit="q", disable=not progress, leave=False)
         ]
         enc_seconds = time.perf_counter() - t0
+        report.diversity = diversity_eval(service, q_vecs, truth, progress)
     report.methods.append(score_same_product(encoder.name, ranked, queries, truth, enc_seconds))
 
     t0 = time.perf_counter()

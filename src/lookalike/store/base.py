@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from lookalike.errors import SchemaMismatchError, StoreError
+from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, PRICE_FIELD, ShopFilter
 
 VECTOR_NAME = "image"
+MAX_GROUP_FETCH = 20_000  # points the grouping emulation reads at most per query
 CATEGORY_FIELD = "category"
 PRODUCT_FIELD = "product_id"
+# payload indexes beside category and product_id: what shop filters and product families run on
+KEYWORD_FIELDS = (CATEGORY_FIELD, PRODUCT_FIELD, AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD)
+FLOAT_FIELDS = (PRICE_FIELD,)
 
 
 @dataclass(frozen=True)
@@ -91,12 +96,20 @@ class PointFilter:
     ids: tuple[str, ...] = ()  # only these points (re-scoring a candidate set)
     exclude_ids: tuple[str, ...] = ()
     exclude_product_ids: tuple[str, ...] = ()
+    shop: ShopFilter | None = None  # in stock, price range, brand
+    item_group_ids: tuple[str, ...] = ()  # only variants of these product families
+    grouped: bool | None = None  # True: only points with an item_group_id; False: only points without
 
     @property
     def empty(self) -> bool:
         # '' is a value to match, not "no filter": an empty id must match nothing, not everything
-        no_values = self.category is None and self.product_id is None
-        return no_values and not (self.ids or self.exclude_ids or self.exclude_product_ids)
+        no_values = self.category is None and self.product_id is None and self.grouped is None
+        no_shop = self.shop is None or self.shop.empty
+        return (
+            no_values
+            and no_shop
+            and not (self.ids or self.exclude_ids or self.exclude_product_ids or self.item_group_ids)
+        )
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,27 @@ class VectorStore(ABC):
     @abstractmethod
     def search_batch(self, queries: Sequence[VectorQuery]) -> list[list[ScoredPoint]]:
         """Several searches in one request to the engine (Qdrant's batch query); answers in order."""
+
+    def search_families(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        """The best point of each of the `limit` best product families (points sharing `item_group_id`),
+        best first; points without a family are left out.
+
+        A backend with Qdrant's grouping (the server: `group_by`) overrides this. The embedded engine has
+        none, so here the nearest points are read in growing pages and grouped the way Qdrant does:
+        a group ranks by its best point.
+        """
+        grouped = replace(flt or PointFilter(), grouped=True)
+        fetch = limit * 4
+        while True:
+            points = self.search(vector, fetch, grouped, using)
+            best: dict[str, ScoredPoint] = {}
+            for p in points:
+                best.setdefault(str(p.payload.get(GROUP_FIELD)), p)
+            if len(best) >= limit or len(points) < fetch or fetch >= MAX_GROUP_FETCH:
+                return list(best.values())[:limit]
+            fetch = min(fetch * 4, MAX_GROUP_FETCH)
 
     @abstractmethod
     def recommend(

@@ -16,8 +16,11 @@ import numpy as np
 import qdrant_edge as qe
 
 from lookalike.errors import StoreError, StoreInUseError
+from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, IN_STOCK, PRICE_FIELD
 from lookalike.store.base import (
     CATEGORY_FIELD,
+    FLOAT_FIELDS,
+    KEYWORD_FIELDS,
     PRODUCT_FIELD,
     VECTOR_NAME,
     PointFilter,
@@ -140,17 +143,22 @@ class EdgeStore(VectorStore):
                 self._shard = qe.EdgeShard.load(str(shard_path))
             else:
                 self._shard = qe.EdgeShard.create(str(shard_path), config)
-                self._shard.update(
-                    qe.UpdateOperation.create_field_index(CATEGORY_FIELD, qe.PayloadSchemaType.Keyword)
-                )
-                self._shard.update(
-                    qe.UpdateOperation.create_field_index(PRODUCT_FIELD, qe.PayloadSchemaType.Keyword)
-                )
+            self._index_payload()
         except Exception as exc:  # noqa: BLE001 - the engine raises a bare Exception with a message
             msg = str(exc)
             if "WouldBlock" in msg or "lock" in msg.lower():  # a non-lookalike opener holds the engine
                 raise StoreInUseError(_IN_USE.format(self.directory)) from None
             raise StoreError(f"cannot open the index at {self.directory}: {msg}") from None
+
+    def _index_payload(self) -> None:
+        """Payload indexes for category, product id, shop filters and families; a collection made before
+        one of them existed gets it when opened (the engine builds it from the stored payloads)."""
+        have = set(self._shard.info().payload_schema)
+        wanted = [(f, qe.PayloadSchemaType.Keyword) for f in KEYWORD_FIELDS]
+        wanted += [(f, qe.PayloadSchemaType.Float) for f in FLOAT_FIELDS]
+        for field, kind in wanted:
+            if field not in have:
+                self._shard.update(qe.UpdateOperation.create_field_index(field, kind))
 
     def _release(self) -> None:
         fd, self._lock_fd = self._lock_fd, None
@@ -230,6 +238,19 @@ class EdgeStore(VectorStore):
             must_not.append(
                 qe.FieldCondition(key=PRODUCT_FIELD, match=qe.MatchAny(list(flt.exclude_product_ids)))
             )
+        if flt.item_group_ids:
+            must.append(qe.FieldCondition(key=GROUP_FIELD, match=qe.MatchAny(list(flt.item_group_ids))))
+        if flt.grouped is not None:
+            (must_not if flt.grouped else must).append(qe.IsEmptyCondition(GROUP_FIELD))
+        shop = flt.shop
+        if shop is not None:
+            if shop.in_stock:
+                must.append(qe.FieldCondition(key=AVAILABILITY_FIELD, match=qe.MatchValue(IN_STOCK)))
+            if shop.brand is not None:
+                must.append(qe.FieldCondition(key=BRAND_FIELD, match=qe.MatchValue(shop.brand)))
+            if shop.priced:  # a point without a price matches no range: left out, as promised
+                price = qe.RangeFloat(gte=shop.min_price, lte=shop.max_price)
+                must.append(qe.FieldCondition(key=PRICE_FIELD, range=price))
         return qe.Filter(must=must or None, must_not=must_not or None)
 
     def _scored(self, points: list[Any]) -> list[ScoredPoint]:

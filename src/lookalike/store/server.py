@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import numpy as np
@@ -12,8 +13,11 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from lookalike.errors import StoreError
+from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, IN_STOCK, PRICE_FIELD
 from lookalike.store.base import (
     CATEGORY_FIELD,
+    FLOAT_FIELDS,
+    KEYWORD_FIELDS,
     PRODUCT_FIELD,
     VECTOR_NAME,
     PointFilter,
@@ -74,19 +78,28 @@ class ServerStore(VectorStore):
                     metadata={"lookalike": schema.to_dict()},
                 )
             )
-            for field in (CATEGORY_FIELD, PRODUCT_FIELD):
-                self._call(
-                    lambda f=field: client.create_payload_index(
-                        collection, f, models.PayloadSchemaType.KEYWORD, wait=True
-                    )
-                )
             self.schema = schema
+            self._index_payload(set())
             return
         info = self._call(lambda: client.get_collection(collection))
         stored = self._schema_of(info)
         if schema is not None:
             stored.check(schema, f"collection '{collection}' at {location}")
         self.schema = stored
+        if schema is not None:  # opened to write: add the indexes a collection from before them lacks
+            self._index_payload(set(info.payload_schema or {}))
+
+    def _index_payload(self, have: set[str]) -> None:
+        """Keyword indexes for category, product id, availability, brand and family; float for price."""
+        wanted = [(f, models.PayloadSchemaType.KEYWORD) for f in KEYWORD_FIELDS]
+        wanted += [(f, models.PayloadSchemaType.FLOAT) for f in FLOAT_FIELDS]
+        for field, kind in wanted:
+            if field not in have:
+                self._call(
+                    lambda f=field, k=kind: self._client.create_payload_index(
+                        self.collection, f, k, wait=True
+                    )
+                )
 
     def _schema_of(self, info: Any) -> Schema:
         meta = (info.config.metadata or {}).get("lookalike")
@@ -165,6 +178,24 @@ class ServerStore(VectorStore):
                     key=PRODUCT_FIELD, match=models.MatchAny(any=list(flt.exclude_product_ids))
                 )
             )
+        if flt.item_group_ids:
+            must.append(
+                models.FieldCondition(key=GROUP_FIELD, match=models.MatchAny(any=list(flt.item_group_ids)))
+            )
+        if flt.grouped is not None:
+            empty = models.IsEmptyCondition(is_empty=models.PayloadField(key=GROUP_FIELD))
+            (must_not if flt.grouped else must).append(empty)
+        shop = flt.shop
+        if shop is not None:
+            if shop.in_stock:
+                must.append(
+                    models.FieldCondition(key=AVAILABILITY_FIELD, match=models.MatchValue(value=IN_STOCK))
+                )
+            if shop.brand is not None:
+                must.append(models.FieldCondition(key=BRAND_FIELD, match=models.MatchValue(value=shop.brand)))
+            if shop.priced:  # a point without a price matches no range: left out, as promised
+                price = models.Range(gte=shop.min_price, lte=shop.max_price)
+                must.append(models.FieldCondition(key=PRICE_FIELD, range=price))
         return models.Filter(must=must or None, must_not=must_not or None)
 
     def upsert(
@@ -226,6 +257,32 @@ class ServerStore(VectorStore):
         return [
             [ScoredPoint(id=str(p.id), score=float(p.score), payload=dict(p.payload or {})) for p in a.points]
             for a in answers
+        ]
+
+    def search_families(
+        self, vector: np.ndarray, limit: int, flt: PointFilter | None = None, using: str = VECTOR_NAME
+    ) -> list[ScoredPoint]:
+        """Qdrant's group_by on item_group_id: the server groups, one best point per family."""
+        grouped = self._filter(replace(flt or PointFilter(), grouped=True))
+        res = self._call(
+            lambda: self._client.query_points_groups(
+                self.collection,
+                group_by=GROUP_FIELD,
+                query=self.check_query(vector, using),
+                using=using,
+                query_filter=grouped,
+                search_params=self._search_params,
+                limit=limit,
+                group_size=1,
+                with_payload=True,
+            )
+        )
+        return [
+            ScoredPoint(
+                id=str(g.hits[0].id), score=float(g.hits[0].score), payload=dict(g.hits[0].payload or {})
+            )
+            for g in res.groups
+            if g.hits
         ]
 
     def recommend(

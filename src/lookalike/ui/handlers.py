@@ -53,9 +53,17 @@ def chosen_category(value: str | None) -> str | None:
 
 
 def _caption(hit: Hit) -> str:
-    """Score first, then the product id and its title: a long title is cut at its end, never the score."""
+    """Score first, the product id, price, stock and other colours when the shop gives them, then the
+    title: a long title is cut at its end, never the score."""
     title = hit.product.title
-    return f"{hit.score:.2f} · {hit.product.product_id}" + (f" · {title}" if title else "")
+    offer = hit.product.offer
+    currency = f" {offer.currency}" if offer.currency else ""
+    shop = "" if offer.price is None else f" · {offer.price:.2f}{currency}"
+    if offer.availability and offer.availability != "in_stock":
+        shop += f" · {offer.availability.replace('_', ' ')}"
+    if hit.variants:
+        shop += f" · +{len(hit.variants)} colour{'s' if len(hit.variants) > 1 else ''}"
+    return f"{hit.score:.2f} · {hit.product.product_id}{shop}" + (f" · {title}" if title else "")
 
 
 def found_items(service: SearchService, hits: Sequence[Hit], what: str) -> Found:
@@ -87,14 +95,23 @@ def search_photo(service: SearchService, image: Any, top_k: int, category: str |
 
 
 def more_like_this(
-    service: SearchService, ids: Sequence[str], index: int | None, top_k: int, category: str | None
+    service: SearchService,
+    ids: Sequence[str],
+    index: int | None,
+    top_k: int,
+    category: str | None,
+    *shop: Any,
 ) -> Found:
-    """'More like this' from a clicked tile: Qdrant recommend from that product."""
+    """'More like this' from a clicked tile: Qdrant recommend from that product (`shop`: the tab's shop
+    controls, lookalike.ui.shop.shop_options)."""
+    from lookalike.ui.shop import shop_options
+
     if index is None or not 0 <= index < len(ids):
         return [], list(ids), "Click a product to see more like it."
     product_id = ids[index]
     try:
-        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category))
+        options = shop_options(*shop)
+        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category), **options)
     except LookalikeError as exc:
         return [], [], fail(exc)
     return found_items(service, hits, f"like **{md(product_id)}**")
@@ -123,9 +140,15 @@ def run_example(
 
 
 # -- words ---------------------------------------------------------------------------------------------
-def search_words(service: SearchService, text: str, top_k: int, category: str | None) -> Found:
+def search_words(service: SearchService, text: str, top_k: int, category: str | None, *shop: Any) -> Found:
+    """`shop`: the values of the tab's shop controls (lookalike.ui.shop.shop_options)."""
+    from lookalike.ui.shop import shop_options
+
     try:
-        hits = service.search_text(text or "", top_k=int(top_k), category=chosen_category(category))
+        options = shop_options(*shop)
+        hits = service.search_text(
+            text or "", top_k=int(top_k), category=chosen_category(category), **options
+        )
     except LookalikeError as exc:
         return [], [], fail(exc)
     return found_items(service, hits, f"match “{md(text.strip())}”")

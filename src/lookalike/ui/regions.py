@@ -52,15 +52,25 @@ def _drawn(image: Image.Image, boxes: Sequence[tuple[Box | None, str]]) -> Annot
 
 
 def search_photo_at(
-    service: SearchService, image: Any, top_k: int, category: str | None, where: str, box: str | None
+    service: SearchService,
+    image: Any,
+    top_k: int,
+    category: str | None,
+    where: str,
+    box: str | None,
+    *shop: Any,
 ) -> tuple[list, list[str], str, Annotation]:
-    """Search by photo where the shopper asked; also the photo with the searched region drawn on it."""
+    """Search by photo where the shopper asked; also the photo with the searched region drawn on it.
+    `shop`: the values of the tab's shop controls (lookalike.ui.shop.shop_options)."""
+    from lookalike.ui.shop import shop_options
+
     if image is None:
         return [], [], "Add a photo: upload one, paste one or use the webcam.", None
     try:
+        options = shop_options(*shop)
         img = query_image(service, image)
         hits = service.search_image(
-            img, top_k=int(top_k), category=chosen_category(category), region=_region(where, box)
+            img, top_k=int(top_k), category=chosen_category(category), region=_region(where, box), **options
         )
     except LookalikeError as exc:
         return [], [], fail(exc), None

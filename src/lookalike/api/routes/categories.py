@@ -12,6 +12,7 @@ from lookalike.api.convert import image_url
 from lookalike.api.deps import Catalog, Searches, Service
 from lookalike.api.schemas import CategoriesOut, CategoryOut, PageOut, ProductOut
 from lookalike.search import MAX_TOP_K
+from lookalike.shop_filter import shop_filter
 
 router = APIRouter(tags=["catalog"])
 
@@ -38,10 +39,17 @@ async def category_products(
         bool, Query(description="Random order; no repeats while paging with one seed.")
     ] = False,
     seed: Annotated[int | None, Query(ge=0, description="The seed of a previous shuffled page.")] = None,
+    in_stock: Annotated[bool, Query(description="Only products in stock.")] = False,
+    min_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    max_price: Annotated[float | None, Query(ge=0, allow_inf_nan=False)] = None,
+    brand: Annotated[str | None, Query(max_length=200, description="Only this brand (exact).")] = None,
 ) -> PageOut:
-    """A page of a category's products, in id order or shuffled."""
+    """A page of a category's products, in id order or shuffled; shop filters as on searches."""
+    shop = shop_filter(in_stock=in_stock, min_price=min_price, max_price=max_price, brand=brand)
     # reads the whole category: under the same time limit and concurrency cap as searches
-    page = await runner.run(lambda: catalog.browse(name, offset, limit, shuffle=shuffle, seed=seed))
+    page = await runner.run(
+        lambda: catalog.browse(name, offset, limit, shuffle=shuffle, seed=seed, shop=shop)
+    )
     return PageOut(
         category=page.category,
         total=page.total,

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
-from pydantic import BaseModel
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
 from lookalike.api.convert import (
@@ -33,9 +34,15 @@ from lookalike.api.schemas import (
     BatchQueryIn,
     CombinedSearchIn,
     FormBox,
+    FormBrand,
     FormCategory,
+    FormDiverse,
+    FormFamilies,
     FormImageB64,
     FormImageUrl,
+    FormInStock,
+    FormMaxPrice,
+    FormMinPrice,
     FormRegion,
     FormTopK,
     ImageSearchIn,
@@ -43,11 +50,13 @@ from lookalike.api.schemas import (
     RegionsOut,
     RegionsSearchIn,
     SearchOut,
+    ShopFields,
     TextQuery,
 )
 from lookalike.errors import LookalikeError
 from lookalike.records import Hit
 from lookalike.search import MAX_REGIONS, MAX_TOP_K, ImageQuery
+from lookalike.shop_filter import FilterError
 
 router = APIRouter(tags=["search"])
 
@@ -74,6 +83,12 @@ async def search_image(
     category: FormCategory = None,
     region: FormRegion = "auto",
     box: FormBox = None,
+    in_stock: FormInStock = False,
+    min_price: FormMinPrice = None,
+    max_price: FormMaxPrice = None,
+    brand: FormBrand = None,
+    families: FormFamilies = False,
+    diverse: FormDiverse = False,
 ) -> SearchOut:
     """The products that look most like the photo, best first (one hit per product).
 
@@ -82,20 +97,32 @@ async def search_image(
     By default the product is also looked for inside the photo (on a shelf, a table, among other
     things); each hit's `region` says where it matched. `region=whole` compares the whole photo only;
     `box` searches just that part. A box outside the photo, empty or malformed is a 422.
+    Shop filters (`in_stock`, `min_price`, `max_price`, `brand`), `families` and `diverse` as on every
+    search; a negative or reversed price range is a 422.
     """
     started = time.perf_counter()
     if is_json(request):
         body = await json_body(request, ImageSearchIn)
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         top_k, category, region, box = body.top_k, body.category, body.region, body.box
+        shape = body
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
+        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
+    shop = shape.shop()
     name, data = await read_image(source, limit, fetches)
     where = query_region(region, box)
 
     def work() -> list[Hit]:
         return service.search_image(
-            data, top_k=top_k, category=clean_category(category), region=where, name=name
+            data,
+            top_k=top_k,
+            category=clean_category(category),
+            region=where,
+            name=name,
+            shop=shop,
+            families=shape.families,
+            diverse=shape.diverse,
         )
 
     return judged_out(service, await runner.run(work), started)
@@ -116,6 +143,10 @@ async def search_regions(
     ] = 3,
     top_k: Annotated[int, Form(ge=1, le=50, description="Products per region.")] = 5,
     category: FormCategory = None,
+    in_stock: FormInStock = False,
+    min_price: FormMinPrice = None,
+    max_price: FormMaxPrice = None,
+    brand: FormBrand = None,
 ) -> RegionsOut:
     """Products in this photo: up to `max_products` distinct product regions, each with its own ranking.
     The photo comes as for /search/image (file, image_b64 or image_url)."""
@@ -124,12 +155,22 @@ async def search_regions(
         body = await json_body(request, RegionsSearchIn)
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         max_products, top_k, category = body.max_products, body.top_k, body.category
+        shape = body
+        if body.families or body.diverse:
+            raise HTTPException(422, "families and diverse are not offered for products in a photo")
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
+        shape = _shape(in_stock, min_price, max_price, brand)
+    shop = shape.shop()
     name, data = await read_image(source, limit, fetches)
     groups = await runner.run(
         lambda: service.search_regions(
-            data, max_products=max_products, top_k=top_k, category=clean_category(category), name=name
+            data,
+            max_products=max_products,
+            top_k=top_k,
+            category=clean_category(category),
+            name=name,
+            shop=shop,
         )
     )
     return regions_out(groups, started, service)
@@ -140,8 +181,16 @@ async def search_text(query: TextQuery, service: Service, runner: Searches) -> S
     """Products matching words: in the encoder's joint space where it embeds text, otherwise
     through product titles, recognised object classes and colour names (see /health text_search)."""
     started = time.perf_counter()
+    shop = query.shop()
     hits = await runner.run(
-        lambda: service.search_text(query.text, top_k=query.top_k, category=clean_category(query.category))
+        lambda: service.search_text(
+            query.text,
+            top_k=query.top_k,
+            category=clean_category(query.category),
+            shop=shop,
+            families=query.families,
+            diverse=query.diverse,
+        )
     )
     return hits_out(hits, started)
 
@@ -164,6 +213,12 @@ async def search_combined(
     category: FormCategory = None,
     region: FormRegion = "auto",
     box: FormBox = None,
+    in_stock: FormInStock = False,
+    min_price: FormMinPrice = None,
+    max_price: FormMaxPrice = None,
+    brand: FormBrand = None,
+    families: FormFamilies = False,
+    diverse: FormDiverse = False,
 ) -> SearchOut:
     """A photo refined by words ("…but in blue"); /health text_search says how words are matched.
     The photo comes as for /search/image (file, image_b64 or image_url); `region`/`box` pick the part
@@ -174,8 +229,11 @@ async def search_combined(
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         text, weight, top_k, category = body.text, body.weight, body.top_k, body.category
         region, box = body.region, body.box
+        shape: ShopFields = body
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
+        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
+    shop = shape.shop()
     if not text:
         raise HTTPException(422, "text is required: the words that refine the photo")
     words = text
@@ -191,6 +249,9 @@ async def search_combined(
             category=clean_category(category),
             region=where,
             name=name,
+            shop=shop,
+            families=shape.families,
+            diverse=shape.diverse,
         )
 
     return hits_out(await runner.run(work), started)
@@ -224,7 +285,19 @@ async def search_batch(
         for i, q in enumerate(body.queries):
             group.start_soon(read, i, q)
     batch = [
-        (i, ImageQuery(got[1], q.top_k, clean_category(q.category), query_region(q.region, q.box), got[0]))
+        (
+            i,
+            ImageQuery(
+                got[1],
+                q.top_k,
+                clean_category(q.category),
+                query_region(q.region, q.box),
+                got[0],
+                shop=q.shop(),
+                families=q.families,
+                diverse=q.diverse,
+            ),
+        )
         for i, (q, got) in enumerate(zip(body.queries, images, strict=True))
         if not isinstance(got, Exception)
     ]
@@ -275,6 +348,7 @@ async def search_audio(
 
 @router.get("/products/{product_id:path}/similar", response_model=SearchOut)
 async def similar(
+    request: Request,
     product_id: ProductId,
     service: Service,
     runner: Searches,
@@ -282,11 +356,53 @@ async def similar(
     negative: Annotated[list[str], Query(description="Product ids to steer away from.")] = [],  # noqa: B006
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 10,
     category: Annotated[str | None, Query(description="Only products of this category.")] = None,
+    shape: Annotated[ShopFields, Query()] = ShopFields(),  # noqa: B008 - FastAPI's query model
 ) -> SearchOut:
-    """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend."""
+    """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend.
+    Shop filters, `families` and `diverse` as query parameters (`?in_stock=true&max_price=50`)."""
     started = time.perf_counter()
+    reject_unknown(request, {"positive", "negative", "top_k", "category", *ShopFields.model_fields})
     pos = [product_id, *positive]  # the service takes each id once, at most MAX_EXAMPLES in all (422)
+    shop = shape.shop()
     hits = await runner.run(
-        lambda: service.similar(pos, negative, top_k=top_k, category=clean_category(category))
+        lambda: service.similar(
+            pos,
+            negative,
+            top_k=top_k,
+            category=clean_category(category),
+            shop=shop,
+            families=shape.families,
+            diverse=shape.diverse,
+        )
     )
     return hits_out(hits, started)
+
+
+def _shape(
+    in_stock: bool,
+    min_price: float | None,
+    max_price: float | None,
+    brand: str | None,
+    families: bool = False,
+    diverse: bool = False,
+) -> ShopFields:
+    """The form fields as the JSON bodies' ShopFields; a 422 when they make no sense."""
+    try:
+        return ShopFields(
+            in_stock=in_stock,
+            min_price=min_price,
+            max_price=max_price,
+            brand=brand,
+            families=families,
+            diverse=diverse,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+
+
+def reject_unknown(request: Request, known: set[str]) -> None:
+    """Query parameters the route does not know are a 422 naming them (a misspelt filter must not
+    silently return unfiltered results)."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise FilterError(f"unknown query parameter(s) {', '.join(unknown)}: use {', '.join(sorted(known))}")

@@ -25,6 +25,7 @@ from lookalike.ui.regions import (
     products_in_photo,
     search_photo_at,
 )
+from lookalike.ui.shop import other_colours, shop_controls
 
 
 @dataclass
@@ -54,6 +55,7 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
                 with gr.Row():
                     category = category_dropdown(choices, ALL_CATEGORIES, scale=2)
                     top_k = results_slider(DEFAULT_TOP_K, scale=2)
+                shop = shop_controls("photo")
                 with gr.Row():
                     search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
                     every_btn = gr.Button("Every product in this photo", elem_id="every-button")
@@ -65,14 +67,37 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
                 searched = gr.AnnotatedImage(label="What was searched", height=300, elem_id="searched")
         status = gr.Markdown(elem_id="photo-status")
         results = results_gallery("Results — click one for more like it", "photo-results")
+        with gr.Accordion("Other colours of the product you clicked", open=False) as colours_box:
+            colours_status = gr.Markdown(elem_id="colours-status")
+            colours = gr.Gallery(
+                label="Other colours",
+                columns=6,
+                height="auto",
+                object_fit="contain",
+                allow_preview=False,
+                elem_id="other-colours",
+            )
         ids = gr.State([])
         corner = gr.State(None)
         example_ids = gr.State([])
         tab = PhotoTab(query, category, top_k, examples, example_ids, results, ids, status)
 
-        def on_select(hit_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
-            items, new_ids, text = more_like_this(service, hit_ids, evt.index, k, cat)
-            return unselected(items), new_ids, text
+        def on_select(
+            hit_ids: list[str],
+            k: int,
+            cat: str,
+            in_stock: bool,
+            min_price: str,
+            max_price: str,
+            brand: str,
+            families: bool,
+            diverse: bool,
+            evt: gr.SelectData,
+        ) -> Any:
+            family, family_text, opened = other_colours(service, hit_ids, evt.index)
+            shop_values = (in_stock, min_price, max_price, brand, families, diverse)
+            items, new_ids, text = more_like_this(service, hit_ids, evt.index, k, cat, *shop_values)
+            return unselected(items), new_ids, text, family, family_text, opened
 
         def on_example(ex_ids: list[str], k: int, cat: str, evt: gr.SelectData) -> Any:
             image, items, new_ids, text = run_example(service, ex_ids, evt.index, k, cat)
@@ -89,13 +114,15 @@ def build_photo_tab(service: SearchService, choices: list[str]) -> PhotoTab:
 
         outs = tab.outputs
         search = partial(search_photo_at, service)
-        inputs = [query, top_k, category, where, box]
+        inputs = [query, top_k, category, where, box, *shop.inputs]
         search_btn.click(search, inputs, [*outs, searched])
         query.input(search, inputs, [*outs, searched])  # upload, webcam, paste
         query.select(on_corner, [corner], [box, corner, where, status])  # two clicks draw a box
         box.change(search, inputs, [*outs, searched])  # a new box re-runs the search
         where.input(search, inputs, [*outs, searched])
         every_btn.click(partial(products_in_photo, service), [query, top_k, category], [*outs, searched])
-        results.select(on_select, [ids, top_k, category], outs)
+        results.select(
+            on_select, [ids, top_k, category, *shop.inputs], [*outs, colours, colours_status, colours_box]
+        )
         examples.select(on_example, [example_ids, top_k, category], [query, *outs])
     return tab

@@ -15,6 +15,7 @@ from lookalike.ui.handlers import (
     search_sound,
     search_words,
 )
+from lookalike.ui.shop import shop_controls
 
 
 def build_words_tab(service: SearchService, choices: list[str], note: str) -> gr.Dropdown:
@@ -25,12 +26,14 @@ def build_words_tab(service: SearchService, choices: list[str], note: str) -> gr
         with gr.Row():
             category = category_dropdown(choices, ALL_CATEGORIES)
             top_k = results_slider(DEFAULT_TOP_K)
+        shop = shop_controls("words")
         button = gr.Button("Search", variant="primary")
         status = gr.Markdown()
         results = results_gallery("Results", "words-results")
         outs = [results, gr.State([]), status]
-        button.click(partial(search_words, service), [words, top_k, category], outs)
-        words.submit(partial(search_words, service), [words, top_k, category], outs)
+        inputs = [words, top_k, category, *shop.inputs]
+        button.click(partial(search_words, service), inputs, outs)
+        words.submit(partial(search_words, service), inputs, outs)
     return category
 
 
