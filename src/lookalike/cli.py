@@ -272,6 +272,7 @@ def search(
         err.print("[bold red]error:[/] --families and --diverse are for photo and word searches")
         raise typer.Exit(code=2)
     where = box or region
+    verdict: str | None = None  # the photo search's match line
     try:
         shop = _shop(in_stock, min_price, max_price, brand)
         shape = {"shop": shop, "families": families, "diverse": diverse}
@@ -301,11 +302,29 @@ def search(
                 hits = svc.search_image(
                     photo, top_k=top_k, category=category, region=where, name=name, **shape
                 )
+                verdict = _match_line(svc, hits)
             else:
                 hits = svc.search_text(text or "", top_k=top_k, category=category, **shape)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
+    if verdict and not as_json:
+        out.print(verdict, highlight=False, markup=False, soft_wrap=True)
+
+
+def _match_line(svc: SearchService, hits: list[Hit]) -> str:
+    """What the photo search's best hit is: exact, similar, none (and the thresholds that said so)."""
+    from lookalike.calibration import NOT_CALIBRATED
+
+    cal = svc.calibration
+    if cal is None:
+        return f"match: unknown ({NOT_CALIBRATED})"
+    match = svc.best_match(hits)
+    why = f"best score {hits[0].score:.3f}; " if hits else ""
+    line = f"match: {match} ({why}exact ≥ {cal.exact:.3f}, similar ≥ {cal.similar:.3f})"
+    if match == "none":
+        line += "\nWe don't seem to carry this — here are the closest products."
+    return line
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -494,8 +513,13 @@ def ui(
 @app.command("eval")
 def evaluate_cmd(
     task: Annotated[
-        list[str], typer.Option("--task", help="category (Fashion-MNIST) and/or same-product (demo catalog).")
-    ] = ["category", "same-product"],  # noqa: B006
+        list[str],
+        typer.Option(
+            "--task",
+            help="category (Fashion-MNIST), same-product (demo catalog, and scenes), match ('not in "
+            "our catalog': precision and recall of the match verdict on the catalog).",
+        ),
+    ] = ["category", "same-product", "match"],  # noqa: B006
     fmnist_dir: Annotated[Path | None, typer.Option(help="Folder with the Fashion-MNIST .gz files.")] = None,
     n_index: Annotated[
         int | None, typer.Option(min=1, help="Train images to index (default: a 5,000 sample; --full: all).")

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     uncategorized: str = "Uncategorized"
 
     api_key: SecretStr | None = Field(None, description="Key for the API's write endpoints (X-API-Key).")
+    read_api_key: SecretStr | None = Field(
+        None,
+        description="A key for searching and browsing only (X-API-Key), when public_reads is off: the key a "
+        "storefront page (the /widget.js widget) carries, readable by anyone, so it can never write.",
+    )
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest upload the API/UI accept.")
     public_reads: bool = Field(
         True, description="Searching and browsing through the API need no key; False: they need api_key too."
@@ -112,7 +117,7 @@ class Settings(BaseSettings):
         "rescored with the originals; fixed when a collection is created.",
     )
 
-    @field_validator("api_key")
+    @field_validator("api_key", "read_api_key")
     @classmethod
     def _presentable_key(cls, key: SecretStr | None) -> SecretStr | None:
         """HTTP headers carry Latin-1 bytes, and clients send ASCII: any other key could never match."""

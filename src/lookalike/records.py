@@ -126,11 +126,13 @@ class Hit:
     point_id: str
     region: Box | None = None
     variants: tuple[Variant, ...] = ()
+    # photo searches: "exact" | "similar" | "none" from the collection's calibration (None: not judged)
+    match: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = self.product.to_dict()
         region = None if self.region is None else asdict(self.region)
-        out = {"score": self.score, "point_id": self.point_id, "region": region, **d}
+        out = {"score": self.score, "match": self.match, "point_id": self.point_id, "region": region, **d}
         if self.variants:
             out["variants"] = [v.to_dict() for v in self.variants]
         return out

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from PIL import Image
 
-from lookalike import encoders, regions
+from lookalike import calibration, encoders, regions
 from lookalike.catalog import CategoryRule, is_utf8
 from lookalike.config import Settings
 from lookalike.diverse import mmr
@@ -98,6 +98,8 @@ class SearchService:
         # Catalog writes (add, replace, delete, clean) hold this while they touch the store or the uploads
         # folder, so concurrent writes to one product apply one after the other, each whole.
         self.write_lock = threading.RLock()
+        self._calibration: calibration.Calibration | None = None
+        self._calibration_read = False
 
     # -- components --------------------------------------------------------------------------------
     @property
@@ -159,7 +161,9 @@ class SearchService:
         after_batch: Callable[[int], None] | None = None,
     ) -> IndexReport:
         opts = self.ingest_options(prune=prune, progress=progress)
-        return index_catalog(Path(root), self.store, self.encoder, opts, after_batch=after_batch)
+        report = index_catalog(Path(root), self.store, self.encoder, opts, after_batch=after_batch)
+        self.recalibrate(changed=bool(report.new or report.changed or report.removed))
+        return report
 
     def index_feed(
         self,
@@ -196,9 +200,30 @@ class SearchService:
         )
         policy = AddressPolicy.from_settings(s, allow_private=owner)
         with Fetcher(FetchLimits.from_settings(s), policy) as fetcher:
-            return index_feed(
+            report = index_feed(
                 str(feed), lambda: self.store, lambda: self.encoder, fetcher, opts, after_batch=after_batch
             )
+        self.recalibrate(changed=bool(report.new or report.changed or report.removed))
+        return report
+
+    # -- "is it in the catalog?" (lookalike.calibration) ----------------------------------------------------
+    @property
+    def calibration(self) -> calibration.Calibration | None:
+        """The collection's match thresholds, read once (None: never calibrated: re-index)."""
+        if not self._calibration_read:
+            self._calibration = calibration.load(self)
+            self._calibration_read = True
+        return self._calibration
+
+    def recalibrate(self, changed: bool = True) -> calibration.Calibration | None:
+        """Learn the match thresholds again when the collection changed or has none (index runs call it)."""
+        self._calibration = calibration.refresh(self, changed)
+        self._calibration_read = True
+        return self._calibration
+
+    def best_match(self, hits: Sequence[Hit]) -> str | None:
+        """The verdict of a photo search's answer: exact, similar or none (None: not calibrated)."""
+        return calibration.best_match(hits, self.calibration)
 
     # -- queries -------------------------------------------------------------------------------------
     def load_query_image(self, image: ImageInput, name: str | None = None) -> Image.Image:
@@ -252,11 +277,17 @@ class SearchService:
             hits = self.search_vector(
                 vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
             )
-            return [replace(h, region=box) for h in hits] if box else hits
+            return self._judged([replace(h, region=box) for h in hits] if box else hits)
         want = top_k * POOL if families or diverse else top_k
         located, best = self._locate(image, name, img, want, category, shop)
         hits = [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
-        return self._shape(hits, top_k, PointFilter(category=category, shop=shop), families, diverse)
+        return self._judged(
+            self._shape(hits, top_k, PointFilter(category=category, shop=shop), families, diverse)
+        )
+
+    def _judged(self, hits: list[Hit]) -> list[Hit]:
+        """Photo hits with their match verdict (lookalike.calibration); as they are when not calibrated."""
+        return calibration.judge(self.calibration, hits)
 
     def search_batch(self, queries: Sequence[ImageQuery]) -> list[BatchAnswer]:
         """Several photo queries at once: one encoder batch, one batch query to the store.
@@ -322,7 +353,7 @@ class SearchService:
 
             q = queries[i]
             hits = self._results(query, q.top_k, flts[i], q.families, q.diverse)
-            answers[i] = [replace(h, region=box) for h in hits] if box else hits
+            answers[i] = self._judged([replace(h, region=box) for h in hits] if box else hits)
         return [a if a is not None else LookalikeError("not answered") for a in answers]
 
     def _embed_parts(
@@ -367,7 +398,10 @@ class SearchService:
         located, best = self._locate(image, name, img, top_k, category, shop)
         return [
             RegionHits(
-                g.box, [replace(best[pid], score=score, region=g.box) for pid, score in g.hits[:top_k]]
+                g.box,
+                self._judged(
+                    [replace(best[pid], score=score, region=g.box) for pid, score in g.hits[:top_k]]
+                ),
             )
             for g in located.groups[:max_products]
         ]

@@ -212,3 +212,25 @@ def test_int8_quantization_with_rescoring_keeps_exact_top_hits(tmp_path: Path, b
         for i in (0, 57, 199):
             hits = s.search(vecs[i], limit=5)
             assert hits[0].id == ids[i] and hits[0].score == pytest.approx(1.0, abs=1e-3)
+
+
+def test_notes_kept_with_the_collection_and_replaced(store) -> None:
+    """A small JSON note (the match calibration) lives with the collection on both backends."""
+    assert store.read_note("calibration") is None
+    store.write_note("calibration", {"exact": 0.8, "similar": 0.55})
+    store.write_note("calibration", {"exact": 0.7, "similar": 0.5})
+    store.write_note("other", {"x": 1})
+    assert store.read_note("calibration") == {"exact": 0.7, "similar": 0.5}
+    assert store.read_note("other") == {"x": 1}
+
+
+def test_edge_notes_survive_reopening_and_a_damaged_one_reads_as_absent(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "edge")
+    with open_store(settings, SCHEMA) as s:
+        s.write_note("calibration", {"exact": 0.8})
+    with open_store(settings, SCHEMA) as s:
+        assert s.read_note("calibration") == {"exact": 0.8}
+        (settings.store_dir / "calibration.json").write_text("{not json")
+        assert s.read_note("calibration") is None
+        with pytest.raises(StoreError, match="not a note name"):
+            s.write_note("../escape", {})

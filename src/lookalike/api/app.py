@@ -16,12 +16,12 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from lookalike import __version__
-from lookalike.api.deps import require_key
+from lookalike.api.deps import require_read_key
 from lookalike.api.errors import PathScrubber, add_error_handlers
 from lookalike.api.limits import SearchRunner, WriteRunner
 from lookalike.api.middleware import BodyLimit
 from lookalike.api.query_image import UrlFetches
-from lookalike.api.routes import categories, health, products, search, variants
+from lookalike.api.routes import categories, health, products, search, variants, widget
 from lookalike.catalog_service import CatalogService
 from lookalike.config import API_KEY_RULE, Settings, is_header_safe
 from lookalike.errors import LookalikeError
@@ -35,6 +35,7 @@ def create_app(
     service: SearchService,
     *,
     api_key: str | None = None,
+    read_api_key: str | None = None,
     max_upload_bytes: int | None = None,
     cors_origins: Sequence[str] | None = None,
 ) -> FastAPI:
@@ -44,7 +45,9 @@ def create_app(
     settings.public_reads is off; None takes settings.api_key (LOOKALIKE_API_KEY), and an empty key
     leaves everything open. max_upload_bytes bounds every request body (None: settings.max_upload_bytes,
     default 10 MB). cors_origins (None: settings.cors_origins) lets browser pages from those origins
-    call the API; empty, the default, sends no CORS headers at all.
+    call the API; empty, the default, sends no CORS headers at all. read_api_key (None:
+    settings.read_api_key) opens searching and browsing only, when public_reads is off: the key a
+    storefront page (the /widget.js widget) may carry, since anyone can read it there.
     """
     settings = service.settings
     key = _api_key(settings, api_key)
@@ -70,6 +73,7 @@ def create_app(
     app.state.service = service
     app.state.catalog = CatalogService(service)
     app.state.api_key = key
+    app.state.read_api_key = _read_key(settings, read_api_key)
     app.state.max_upload_bytes = limit
     app.state.search_runner = SearchRunner(settings.request_timeout, settings.max_concurrent_searches)
     app.state.write_runner = WriteRunner(settings.request_timeout, settings.max_concurrent_writes)
@@ -117,13 +121,23 @@ def _api_key(settings: Settings, given: str | None) -> str | None:
     return given or None
 
 
+def _read_key(settings: Settings, given: str | None) -> str | None:
+    """The read-only key (None: none); refused, like the write key, if it cannot travel in a header."""
+    if given is None and settings.read_api_key is not None:
+        given = settings.read_api_key.get_secret_value()
+    if given and not is_header_safe(given):
+        raise LookalikeError(API_KEY_RULE.replace("LOOKALIKE_API_KEY", "the read-only API key"))
+    return given or None
+
+
 def _include_routers(app: FastAPI, *, public_reads: bool) -> None:
     """Reads go behind the key unless public_reads; writes always are (their router says so).
 
     Order matters: /products/{id}/similar and /image come before the catch-all /products/{id:path}.
     """
-    reads = [] if public_reads else [Depends(require_key)]
+    reads = [] if public_reads else [Depends(require_read_key)]
     app.include_router(health.router)
+    app.include_router(widget.router)
     app.include_router(search.router, dependencies=reads)
     app.include_router(variants.router, dependencies=reads)
     app.include_router(categories.router, dependencies=reads)

@@ -10,8 +10,10 @@ from fastapi import HTTPException, UploadFile
 
 from lookalike.api.errors import safe_text
 from lookalike.api.schemas import HitOut, RegionHitsOut, RegionOut, RegionsOut, SearchOut, VariantOut
+from lookalike.calibration import NOT_CALIBRATED
 from lookalike.records import Hit, RegionHits, Variant
 from lookalike.regions import Box
+from lookalike.search import SearchService
 
 
 def image_url(product_id: str, point_id: str | None = None) -> str:
@@ -21,6 +23,14 @@ def image_url(product_id: str, point_id: str | None = None) -> str:
 
 def hits_out(hits: list[Hit], started: float) -> SearchOut:
     return SearchOut(hits=hit_list(hits), took_ms=(time.perf_counter() - started) * 1000)
+
+
+def judged_out(service: SearchService, hits: list[Hit], started: float) -> SearchOut:
+    """A photo search's answer with its match verdict (or why there is none)."""
+    out = hits_out(hits, started)
+    out.match = service.best_match(hits)  # type: ignore[assignment]
+    out.match_note = None if out.match else NOT_CALIBRATED
+    return out
 
 
 def hit_list(hits: list[Hit]) -> list[HitOut]:
@@ -36,6 +46,7 @@ def hit_list(hits: list[Hit]) -> list[HitOut]:
             image_url=image_url(h.product.product_id, h.point_id),
             region=region_out(h.region),
             variants=variants_out(h.variants),
+            match=h.match,
             **asdict(h.product.offer),
         )
         for i, h in enumerate(hits, 1)
@@ -62,9 +73,16 @@ def region_out(box: Box | None) -> RegionOut | None:
     return None if box is None else RegionOut(x=box.x, y=box.y, w=box.w, h=box.h)
 
 
-def regions_out(groups: list[RegionHits], started: float) -> RegionsOut:
+def regions_out(groups: list[RegionHits], started: float, service: SearchService | None = None) -> RegionsOut:
     return RegionsOut(
-        regions=[RegionHitsOut(region=RegionOut(**asdict(g.region)), hits=hit_list(g.hits)) for g in groups],
+        regions=[
+            RegionHitsOut(
+                region=RegionOut(**asdict(g.region)),
+                hits=hit_list(g.hits),
+                match=service.best_match(g.hits) if service else None,  # type: ignore[arg-type]
+            )
+            for g in groups
+        ],
         took_ms=(time.perf_counter() - started) * 1000,
     )
 

@@ -56,6 +56,20 @@ def require_key(request: Request, given: Annotated[str | None, Security(api_key_
         raise HTTPException(401, "missing or wrong API key (send it in the X-API-Key header)")
 
 
+def require_read_key(request: Request, given: Annotated[str | None, Security(api_key_header)] = None) -> None:
+    """Reads when public_reads is off: the app's key or its read-only key (LOOKALIKE_READ_API_KEY)."""
+    read_key: str | None = request.app.state.read_api_key
+    if (
+        read_key is not None
+        and given is not None
+        and hmac.compare_digest(given.encode("utf-8"), read_key.encode("utf-8"))
+    ):
+        return
+    if request.app.state.api_key is None and read_key is not None:
+        raise HTTPException(401, "missing or wrong API key (send it in the X-API-Key header)")
+    require_key(request, given)
+
+
 Service = Annotated[SearchService, Depends(get_service)]
 Catalog = Annotated[CatalogService, Depends(get_catalog)]
 Searches = Annotated[SearchRunner, Depends(get_search_runner)]

@@ -6,7 +6,7 @@ globals of the module that uses them, so routes import them by name.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Form, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -86,6 +86,9 @@ class VariantsOut(BaseModel):
     variants: list[VariantOut]
 
 
+Match = Literal["exact", "similar", "none"]
+
+
 class RegionOut(BaseModel):
     """A box in the query photo's pixels (after EXIF rotation): left, top, width, height."""
 
@@ -128,11 +131,23 @@ class HitOut(OfferOut):
     variants: list[VariantOut] = Field(
         default=[], description="With families=true: the other products of this product's family."
     )
+    match: Match | None = Field(
+        default=None, description="Photo searches: is this hit the product (exact), like it (similar) or not?"
+    )
+
+
+MATCH_HELP = (
+    "Photo searches: 'exact' (the best hit is the product in the photo), 'similar' (the shop sells things "
+    "like it), 'none' (we don't seem to carry this; the hits are only the closest products). Thresholds "
+    "are learnt from the catalog at index time; null when the collection is not calibrated (see match_note)."
+)
 
 
 class SearchOut(BaseModel):
     hits: list[HitOut]
     took_ms: float
+    match: Match | None = Field(default=None, description=MATCH_HELP)
+    match_note: str | None = Field(default=None, description="Why `match` is null, when it is.")
 
 
 class TextQuery(ShopFields):
@@ -231,6 +246,7 @@ class BatchAnswerOut(BaseModel):
     """One query's answer: its hits, or why it failed (`status`: what a single request would have got)."""
 
     hits: list[HitOut] | None = None
+    match: Match | None = Field(default=None, description=MATCH_HELP)
     error: str | None = None
     status: int = 200
 
@@ -316,6 +332,7 @@ class HealthOut(BaseModel):
 class RegionHitsOut(BaseModel):
     region: RegionOut
     hits: list[HitOut]
+    match: Match | None = Field(default=None, description=MATCH_HELP)
 
 
 class RegionsOut(BaseModel):

@@ -10,6 +10,7 @@ import numpy as np
 from lookalike.errors import LookalikeError
 from lookalike.eval import augment, fashion_mnist
 from lookalike.eval.diversity import format_diversity_table
+from lookalike.eval.match_decision import format_match_table
 from lookalike.eval.metrics import K
 from lookalike.eval.run import EvalReport
 from lookalike.eval.scene_search import format_scene_table
@@ -97,6 +98,8 @@ def format_table(report: EvalReport) -> str:
             out += [format_diversity_table(s.diversity)]
     if report.scene is not None:
         out += [format_scene_table(report.scene)]
+    if report.match is not None:
+        out += [format_match_table(report.match)]
     out.append(f"Total time {report.seconds:.0f}s.")
     return "\n".join(out)
 

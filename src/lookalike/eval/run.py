@@ -11,10 +11,11 @@ from lookalike.encoders import Encoder
 from lookalike.errors import LookalikeError
 from lookalike.eval import augment
 from lookalike.eval.category import CategoryReport, category_eval
+from lookalike.eval.match_decision import MatchReport, match_eval
 from lookalike.eval.same_product import SameProductReport, same_product_eval
 from lookalike.eval.scene_search import SceneReport, scene_eval
 
-TASKS = ("category", "same-product")
+TASKS = ("category", "same-product", "match")
 
 
 @dataclass
@@ -28,6 +29,7 @@ class EvalReport:
     same_product: SameProductReport | None
     seconds: float
     scene: SceneReport | None = None  # product-in-scene, run with the same-product task
+    match: MatchReport | None = None  # "not in our catalog": precision and recall of the verdict
 
 
 def run_eval(
@@ -58,7 +60,7 @@ def run_eval(
             f"unknown evaluation task(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(TASKS)}"
         )
     started = time.perf_counter()
-    category = same = scene = None
+    category = same = scene = match = None
     if "category" in tasks:
         category = category_eval(
             encoder,
@@ -82,6 +84,8 @@ def run_eval(
             progress=progress,
         )
         scene = scene_eval(encoder, catalog, seed=seed, progress=progress)
+    if "match" in tasks:
+        match = match_eval(encoder, catalog, seed=seed, progress=progress)
     return EvalReport(
         encoder=encoder.name,
         dim=encoder.dim,
@@ -90,4 +94,5 @@ def run_eval(
         same_product=same,
         seconds=time.perf_counter() - started,
         scene=scene,
+        match=match,
     )

@@ -210,6 +210,14 @@ class VectorStore(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def read_note(self, key: str) -> dict[str, Any] | None:
+        """A small JSON note kept with the collection (e.g. the match calibration); None when absent."""
+        return None
+
+    def write_note(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a small JSON note with the collection, replacing the one under `key`."""
+        raise StoreError(f"the {self.backend} store keeps no notes")
+
     def iter_points(self, flt: PointFilter | None = None, page: int = 512):
         offset: str | None = None
         while True:

@@ -64,6 +64,12 @@ def _lock_directory(directory: Path) -> int:
     return fd
 
 
+def _note_name(key: str) -> str:
+    if not key.isidentifier() or key in ("lookalike", "lookalike_lock"):
+        raise StoreError(f"not a note name: {key!r}")
+    return key
+
+
 class EdgeStore(VectorStore):
     backend = "qdrant-edge (embedded)"
 
@@ -176,6 +182,27 @@ class EdgeStore(VectorStore):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(schema.to_dict()))
         os.replace(tmp, path)
+
+    def read_note(self, key: str) -> dict[str, Any] | None:
+        """Notes are JSON files beside lookalike.json (`<key>.json`); a damaged one reads as absent."""
+        path = self.directory / f"{_note_name(key)}.json"
+        try:
+            value = json.loads(path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring the damaged note %s (%s)", path.name, exc)
+            return None
+        return value if isinstance(value, dict) else None
+
+    def write_note(self, key: str, value: dict[str, Any]) -> None:
+        path = self.directory / f"{_note_name(key)}.json"
+        tmp = path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(value))
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path.name} in the index at {self.directory} ({exc})") from None
 
     @contextlib.contextmanager
     def _engine(self, doing: str) -> Iterator[Any]:

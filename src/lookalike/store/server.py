@@ -113,6 +113,17 @@ class ServerStore(VectorStore):
             )
         return Schema(encoder="unknown", dim=int(vectors[VECTOR_NAME].size))
 
+    def read_note(self, key: str) -> dict[str, Any] | None:
+        """Notes live in the collection's metadata under `lookalike_<key>`."""
+        info = self._call(lambda: self._client.get_collection(self.collection))
+        value = (info.config.metadata or {}).get(f"lookalike_{key}")
+        return value if isinstance(value, dict) else None
+
+    def write_note(self, key: str, value: dict[str, Any]) -> None:
+        self._call(
+            lambda: self._client.update_collection(self.collection, metadata={f"lookalike_{key}": value})
+        )
+
     def _call(self, fn: Callable[[], T]) -> T:
         """Retry transient failures with exponential backoff; anything else is a clear StoreError."""
         delay = 0.2

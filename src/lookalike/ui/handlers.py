@@ -20,6 +20,7 @@ from lookalike.catalog_service import AddReport, BrowsePage, CatalogService
 from lookalike.errors import LookalikeError
 from lookalike.records import Hit, Product
 from lookalike.search import SearchService
+from lookalike.ui.match import with_match
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def search_photo(service: SearchService, image: Any, top_k: int, category: str |
         )
     except LookalikeError as exc:
         return [], [], fail(exc)
-    return found_items(service, hits, "look like your photo")
+    items, ids, status = found_items(service, hits, "look like your photo")
+    return items, ids, with_match(service, hits, status)
 
 
 def more_like_this(

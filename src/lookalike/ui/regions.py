@@ -14,6 +14,7 @@ from lookalike.records import Hit
 from lookalike.regions import Box
 from lookalike.search import AUTO, WHOLE, SearchService
 from lookalike.ui.handlers import Found, chosen_category, fail, found_items, md, query_image
+from lookalike.ui.match import with_match
 
 WHERE_AUTO = "Find the product in the photo"
 WHERE_WHOLE = "The whole photo"
@@ -74,6 +75,7 @@ def search_photo_at(
     except LookalikeError as exc:
         return [], [], fail(exc), None
     items, ids, status = found_items(service, hits, "look like your photo")
+    status = with_match(service, hits, status)
     return items, ids, status + _where_note(hits), _drawn(img, [(hits[0].region, "searched")] if hits else [])
 
 

@@ -15,7 +15,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from lookalike.api.convert import clean_category, hit_list, hits_out, query_region, read_upload, regions_out
+from lookalike.api.convert import (
+    clean_category,
+    hit_list,
+    hits_out,
+    judged_out,
+    query_region,
+    read_upload,
+    regions_out,
+)
 from lookalike.api.deps import Fetches, Searches, Service, UploadLimit
 from lookalike.api.errors import public_detail, safe_text, status_of
 from lookalike.api.query_image import ImageSource, is_json, json_body, read_image
@@ -117,7 +125,7 @@ async def search_image(
             diverse=shape.diverse,
         )
 
-    return hits_out(await runner.run(work), started)
+    return judged_out(service, await runner.run(work), started)
 
 
 @router.post("/search/regions", response_model=RegionsOut, openapi_extra=_json_too(RegionsSearchIn))
@@ -165,7 +173,7 @@ async def search_regions(
             shop=shop,
         )
     )
-    return regions_out(groups, started)
+    return regions_out(groups, started, service)
 
 
 @router.post("/search/text", response_model=SearchOut)
@@ -302,7 +310,7 @@ async def search_batch(
         results[i] = (
             _failed(request, answer)
             if isinstance(answer, Exception)
-            else BatchAnswerOut(hits=hit_list(answer))
+            else BatchAnswerOut(hits=hit_list(answer), match=service.best_match(answer))
         )
     return BatchOut(results=results, took_ms=(time.perf_counter() - started) * 1000)
 
