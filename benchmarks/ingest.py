@@ -103,6 +103,8 @@ def index_once(catalog: Path, encoder: Any, loaders: int | None = None) -> dict[
     except ImportError:
         pass
     timers = Timers()
+    if hasattr(encoder, "runtime"):
+        as_alone(encoder)
     with tempfile.TemporaryDirectory(prefix="lookalike-bench-") as tmp:
         service = SearchService(Settings(data_dir=Path(tmp), qdrant_url=None), encoder=encoder)
         store = service.store
@@ -148,8 +150,17 @@ def baseline_pipeline(src: Path, catalog: Path, runs: int = 2) -> list[dict[str,
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def as_alone(encoder: Any) -> None:
+    """torch's thread count as a process with only this encoder would have it: all cores for a torch
+    encoder, one (left to the title model) once ONNX Runtime runs the image model."""
+    import torch
+
+    torch.set_num_threads(1 if getattr(encoder, "runtime", "torch") == "onnx" else os.cpu_count() or 1)
+
+
 def bare_encoder(images: list, encoder: Any, batch: int) -> float:
     """Seconds for the encoder alone over pre-loaded images, in the batches indexing uses."""
+    as_alone(encoder)
     t = time.perf_counter()
     for s in range(0, len(images), batch):
         encoder.embed_images(images[s : s + batch])
@@ -188,11 +199,13 @@ def phase_rates(
     def model(runtime: str) -> Callable[[], None]:
         return lambda: bare_encoder(squares, encs[runtime], batch)
 
-    def titles_per_batch() -> None:  # before: every title through the model, batch by batch
+    def titles_per_batch() -> None:  # before: every title through the model, batch by batch, all cores
+        as_alone(encs["torch"])
         for s in range(0, len(texts), batch):
             minilm._model().encode(texts[s : s + batch], batch_size=64, show_progress_bar=False)
 
-    def titles_cached() -> None:
+    def titles_cached() -> None:  # after: each distinct title once, on the thread ONNX leaves to torch
+        as_alone(encs["onnx"])
         minilm.clear_cache()
         for s in range(0, len(texts), batch):
             minilm.embed_texts(texts[s : s + batch])
@@ -250,6 +263,7 @@ def query_latency(catalog: Path, encs: dict[str, Any], images: list, n: int) -> 
         names = list(calls)
         for i, img in enumerate((images * (n // len(images) + 1))[:n]):
             for name in names[i % len(names) :] + names[: i % len(names)]:
+                as_alone(encs["torch"] if name.endswith("torch") else fastest)
                 t = time.perf_counter()
                 calls[name](img)
                 timed[name].append(time.perf_counter() - t)
