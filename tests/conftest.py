@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import os
 import shutil
 import socket
 import sys
@@ -90,10 +91,24 @@ def _no_traffic_beyond_loopback(loopback_only: None) -> Iterator[None]:
     assert not tried, f"this test tried to reach beyond loopback: {tried}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One cache of exported model graphs (ONNX) for the whole run: every test gets its own data dir,
+    and without this each would export the image model again (seconds each)."""
+    path = tmp_path_factory.mktemp("models")
+    old = os.environ.get("LOOKALIKE_MODEL_DIR")
+    os.environ["LOOKALIKE_MODEL_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("LOOKALIKE_MODEL_DIR", None)
+    else:
+        os.environ["LOOKALIKE_MODEL_DIR"] = old
+
+
 @pytest.fixture(scope="session")
-def encoder() -> encoders.Encoder:
+def encoder(model_dir: Path) -> encoders.Encoder:
     """The default encoder with its real pretrained weights, loaded once for the whole run."""
-    return encoders.get_encoder("efficientnet-lite0", device="cpu")
+    return encoders.get_encoder("efficientnet-lite0", device="cpu", model_dir=model_dir)
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     batch_size: int = Field(16, ge=1, le=1024)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int | None = Field(None, ge=1, description="CPU threads for the encoder; unset = all cores.")
+    runtime: Literal["auto", "onnx", "torch"] = Field(
+        "auto",
+        description="What runs the image model on CPU: 'onnx' (ONNX Runtime; the graph is exported once per "
+        "weights file into model_dir and checked against torch), 'torch', or 'auto' = onnx when it works, "
+        "else torch with a warning.",
+    )
+    model_dir: Path | None = Field(
+        None, description="Cache of exported model graphs; unset = data_dir/models."
+    )
 
     category_from: Literal["path", "top", "parent"] = Field(
         "path",
@@ -134,6 +143,10 @@ class Settings(BaseSettings):
         for entry in entries:
             parse_allowed(entry)
         return entries
+
+    @property
+    def models_dir(self) -> Path:
+        return self.model_dir if self.model_dir is not None else self.data_dir / "models"
 
     @property
     def store_dir(self) -> Path:

@@ -11,16 +11,17 @@ UI (payload source "upload", files under data_dir/uploads) and images of product
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 from tqdm import tqdm
 
+from lookalike.batch_loader import load_batches
 from lookalike.catalog import (
     SOURCE_CATALOG,
     SOURCE_FIELD,
@@ -32,7 +33,6 @@ from lookalike.catalog import (
     sha256_file,
 )
 from lookalike.encoders import Encoder
-from lookalike.errors import ImageError
 from lookalike.images import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, load_image
 from lookalike.records import IndexReport, Product
 from lookalike.store import VectorStore
@@ -49,6 +49,7 @@ class IngestOptions:
     max_bytes: int = DEFAULT_MAX_BYTES
     prune: bool = False
     progress: bool = True
+    loaders: int = 2  # threads decoding and resizing the next batches while the model runs
 
 
 @dataclass(frozen=True)
@@ -143,23 +144,19 @@ def _batches(items: Sequence[Product], size: int) -> Iterator[list[Product]]:
         yield list(items[i : i + size])
 
 
-def _load_batch(
-    batch: list[Product], opts: IngestOptions
-) -> tuple[list[Product], list[Image.Image], list[tuple[str, str]]]:
-    ok: list[Product] = []
-    images: list[Image.Image] = []
-    failed: list[tuple[str, str]] = []
-    for product in batch:
-        try:
-            images.append(
-                load_image(
-                    product.path, name=product.rel_path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes
-                )
-            )
-            ok.append(product)
-        except ImageError as exc:
-            failed.append((product.rel_path, str(exc).removeprefix(f"{product.rel_path}: ")))
-    return ok, images, failed
+def image_loader(encoder: Encoder, opts: IngestOptions) -> Callable[[Product], Image.Image]:
+    """Product → the image as the model takes it: decoded under the size limits, then prepared (for
+    EfficientNet: padded to its 224 px square) when the encoder says how, so that the loader threads,
+    not the model's, do the resizing. Raises ImageError for a file that cannot be used."""
+    prepare = getattr(encoder, "prepare", None)
+
+    def load(product: Product) -> Image.Image:
+        img = load_image(
+            product.path, name=product.rel_path, max_pixels=opts.max_pixels, max_bytes=opts.max_bytes
+        )
+        return prepare(img) if prepare is not None else img
+
+    return load
 
 
 _CLASH = (
@@ -228,20 +225,17 @@ def index_catalog(
         store.set_payloads([point_id(p.rel_path) for p in relabel], [catalog_payload(p) for p in relabel])
 
     bar = tqdm(total=len(todo), desc="embedding", unit="img", disable=not opts.progress or not todo)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="lookalike-load") as pool:
-        # Decode the next batch while the encoder works on this one.
-        batches = list(_batches(todo, opts.batch_size))
-        pending: Future | None = pool.submit(_load_batch, batches[0], opts) if batches else None
-        for n, _ in enumerate(batches, start=1):
-            assert pending is not None
-            ok, images, failed = pending.result()
-            pending = pool.submit(_load_batch, batches[n], opts) if n < len(batches) else None
-            report.failed.extend(failed)
+    batches = list(_batches(todo, opts.batch_size))
+    loading = load_batches(batches, image_loader(encoder, opts), workers=opts.loaders)
+    with contextlib.closing(loading) as loaded:  # a stop (crash test, Ctrl+C) cancels queued loads
+        for n, batch in enumerate(loaded, start=1):
+            ok, images = batch.ok, batch.images
+            report.failed.extend((p.rel_path, why.removeprefix(f"{p.rel_path}: ")) for p, why in batch.failed)
             if ok:
                 done = embed_products(encoder, ok, images)
                 report.failed.extend((ok[i].rel_path, why) for i, why in done.failed)
                 report.embedded += len(store_products(store, ok, done))
-            bar.update(len(ok) + len(failed))
+            bar.update(len(ok) + len(batch.failed))
             if after_batch is not None:
                 after_batch(n)
     bar.close()

@@ -108,7 +108,9 @@ class SearchService:
             with self._lock:
                 if self._encoder is None:
                     s = self.settings
-                    self._encoder = encoders.get_encoder(s.encoder, device=s.device, threads=s.threads)
+                    self._encoder = encoders.get_encoder(
+                        s.encoder, s.device, s.threads, runtime=s.runtime, model_dir=s.models_dir
+                    )
         return self._encoder
 
     @property

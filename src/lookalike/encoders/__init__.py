@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lookalike.encoders.base import (
     AudioEncoder,
@@ -73,7 +75,7 @@ def _spec_of(module: str, cls_name: str, description: str) -> EncoderSpec:
     )
 
 
-_LOADED: dict[tuple[str, str, int | None], Encoder] = {}
+_LOADED: dict[tuple[str, str, int | None, str, str | None], Encoder] = {}
 _LOCK = threading.Lock()
 
 
@@ -88,10 +90,27 @@ def spec(name: str) -> EncoderSpec:
     return _spec_of(*_REGISTRY[name])
 
 
-def get_encoder(name: str, device: str = "auto", threads: int | None = None) -> Encoder:
-    """The encoder `name`, loaded once per process (weights are large; every front end shares them)."""
-    key = (name, device, threads)
+def get_encoder(
+    name: str,
+    device: str = "auto",
+    threads: int | None = None,
+    runtime: str = "auto",
+    model_dir: str | Path | None = None,
+) -> Encoder:
+    """The encoder `name`, loaded once per process (weights are large; every front end shares them).
+
+    `runtime` and `model_dir` (where exported graphs are cached; unset = the settings' data_dir/models)
+    reach the encoders that have more than one runtime, and are ignored by the others."""
+    factory = spec(name).factory
+    kwargs: dict[str, object] = {"device": device, "threads": threads}
+    if "runtime" in inspect.signature(factory).parameters:
+        if model_dir is None and runtime != "torch":
+            from lookalike.config import Settings
+
+            model_dir = Settings().models_dir
+        kwargs |= {"runtime": runtime, "model_dir": model_dir}
+    key = (name, device, threads, runtime, str(model_dir) if model_dir is not None else None)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = spec(name).factory(device=device, threads=threads)
+            _LOADED[key] = factory(**kwargs)
         return _LOADED[key]
