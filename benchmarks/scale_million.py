@@ -266,7 +266,9 @@ def run(n: int, queries: int, seed: int, directory: Path | None = None, batch: i
     sample_n = min(SAMPLE, n)
     sample_img = np.empty((sample_n, IMAGE_DIM), dtype=np.float32)
     sample_cat = np.empty(sample_n, dtype=np.int64)
-    sample_words = {k: np.empty((sample_n, d), dtype=np.float32) for k, d in schema.vectors.items() if k != "image"}
+    sample_words = {
+        k: np.empty((sample_n, d), dtype=np.float32) for k, d in schema.vectors.items() if k != "image"
+    }
     res.bench_anon_mb = status().get("RssAnon", 0.0)
     log(f"{n:,} points, schema {schema.vectors}, plan: {res.plan}")
 
@@ -369,7 +371,9 @@ def run(n: int, queries: int, seed: int, directory: Path | None = None, batch: i
                 hits = store.search(q, TOP_K)
                 ms.append(time.perf_counter() - t)
                 r.append(_recall(hits, truth.ids[i]))
-            res.sweep.append({"ef": ef, "oversampling": over, "p50": _pct(ms)[0], "recall": float(np.mean(r))})
+            res.sweep.append(
+                {"ef": ef, "oversampling": over, "p50": _pct(ms)[0], "recall": float(np.mean(r))}
+            )
         store._search_params = edge_search_params(plan)
         log(f"sweep {res.sweep}")
 
@@ -449,7 +453,9 @@ def table(r: MillionResult) -> str:
             f"| word route `{name}` ms p50 / p95 (recall@{WORD_K} by score {r.words['recall'][name]:.3f}) "
             f"| {ms(w[name])} | — | — |"
         )
-    rows.append(f"| photo + words: 3 routes rescoring 100 candidates, ms p50 / p95 | {ms(w['rescore100'])} | — | — |")
+    rows.append(
+        f"| photo + words: 3 routes rescoring 100 candidates, ms p50 / p95 | {ms(w['rescore100'])} | — | — |"
+    )
     for s in r.sweep:
         rows.append(
             f"| image search ef={s['ef']:.0f}, oversampling {s['oversampling']:g}: p50 ms / recall@10 "

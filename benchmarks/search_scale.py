@@ -482,9 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"search_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
     extra = {"million": scale_million.as_dict(million)} if million is not None else {}
-    out.write_text(
-        json.dumps({"results": [asdict(r) for r in results], "notes": notes, **extra}, indent=2)
-    )
+    out.write_text(json.dumps({"results": [asdict(r) for r in results], "notes": notes, **extra}, indent=2))
     print(f"\nJSON: {out}", file=sys.stderr)
     return 1 if failed else 0
 

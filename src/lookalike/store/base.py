@@ -5,11 +5,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lookalike.errors import SchemaMismatchError, StoreError
+
+if TYPE_CHECKING:
+    from lookalike.store.plan import StoredLayout
 
 VECTOR_NAME = "image"
 CATEGORY_FIELD = "category"
@@ -175,6 +178,10 @@ class VectorStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    @abstractmethod
+    def layout(self) -> StoredLayout:
+        """How the collection stores and indexes its vectors, as the engine reports it (store/plan.py)."""
 
     def iter_points(self, flt: PointFilter | None = None, page: int = 512):
         offset: str | None = None

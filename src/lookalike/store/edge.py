@@ -28,12 +28,13 @@ from lookalike.store.base import (
     VectorStore,
     stored_point,
 )
-from lookalike.store.plan import MemoryPlan, edge_config, edge_search_params
+from lookalike.store.plan import MemoryPlan, StoredLayout, edge_config, edge_layout, edge_search_params
 
 log = logging.getLogger(__name__)
 SCHEMA_FILE = "lookalike.json"
 SHARD_DIR = "shard"
 LOCK_FILE = "lookalike.lock"
+EDGE_CONFIG = "edge_config.json"  # the engine's own record of the shard's config
 _IN_USE = (
     "the index at {} is in use by another lookalike process (e.g. `lookalike serve` or `ui`); stop it "
     "first, use that process (its API or UI) instead, point LOOKALIKE_DATA_DIR elsewhere, or run a Qdrant "
@@ -297,6 +298,12 @@ class EdgeStore(VectorStore):
         with self._lock, self._engine("optimized") as shard:
             shard.optimize()
             shard.flush()
+
+    def layout(self) -> StoredLayout:
+        try:
+            return edge_layout(json.loads((self.directory / SHARD_DIR / EDGE_CONFIG).read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreError(f"cannot read the index settings at {self.directory} ({exc})") from None
 
     def close(self) -> None:
         with self._lock:

@@ -100,7 +100,7 @@ def edge_config(plan: MemoryPlan, vectors: dict[str, int]) -> Any:
                 size=v.dim,
                 distance=qe.Distance.Cosine,
                 memory=memory,
-                hnsw_config=None if v.hnsw_m == plan.hnsw_m else hnsw(v.hnsw_m),
+                hnsw_config=hnsw(v.hnsw_m),  # per vector, so the engine reports each one as built
             )
             for v in plan.layout(vectors)
         },
@@ -116,9 +116,7 @@ def edge_config(plan: MemoryPlan, vectors: dict[str, int]) -> Any:
 def edge_search_params(plan: MemoryPlan) -> Any:
     import qdrant_edge as qe
 
-    quant = (
-        qe.QuantizationSearchParams(rescore=True, oversampling=plan.oversampling) if plan.int8 else None
-    )
+    quant = qe.QuantizationSearchParams(rescore=True, oversampling=plan.oversampling) if plan.int8 else None
     return qe.SearchParams(hnsw_ef=plan.search_ef, quantization=quant)
 
 
@@ -132,13 +130,15 @@ def server_collection_config(plan: MemoryPlan, vectors: dict[str, int]) -> dict[
                 size=v.dim,
                 distance=models.Distance.COSINE,
                 on_disk=v.on_disk,
-                hnsw_config=None if v.hnsw_m == plan.hnsw_m else models.HnswConfigDiff(m=v.hnsw_m),
+                hnsw_config=models.HnswConfigDiff(m=v.hnsw_m, ef_construct=plan.hnsw_ef_construct),
             )
             for v in plan.layout(vectors)
         },
         hnsw_config=models.HnswConfigDiff(m=plan.hnsw_m, ef_construct=plan.hnsw_ef_construct),
         quantization_config=models.ScalarQuantization(
-            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+            scalar=models.ScalarQuantizationConfig(
+                type=models.ScalarType.INT8, quantile=0.99, always_ram=True
+            )
         )
         if plan.int8
         else None,
@@ -152,3 +152,57 @@ def server_search_params(plan: MemoryPlan) -> Any:
         models.QuantizationSearchParams(rescore=True, oversampling=plan.oversampling) if plan.int8 else None
     )
     return models.SearchParams(hnsw_ef=plan.search_ef, quantization=quant)
+
+
+@dataclass(frozen=True)
+class StoredLayout:
+    """What a collection was actually created with, read back from the engine: the plan in effect."""
+
+    quantization: Quantization
+    vectors: tuple[VectorLayout, ...]
+
+    def vector(self, name: str) -> VectorLayout:
+        return next(v for v in self.vectors if v.name == name)
+
+
+def _edge_on_disk(params: dict[str, Any]) -> bool:
+    memory = params.get("memory")
+    return memory == "cold" if memory is not None else bool(params.get("on_disk"))
+
+
+def edge_layout(config: dict[str, Any]) -> StoredLayout:
+    """The layout of an Edge shard from its persisted config (edge_config.json)."""
+    default_m = int((config.get("hnsw_config") or {}).get("m", 16))
+    quantized = bool(config.get("quantization_config"))
+    vectors = []
+    for name, params in (config.get("vectors") or {}).items():
+        quantized = quantized or bool(params.get("quantization_config"))
+        m = (params.get("hnsw_config") or {}).get("m")
+        vectors.append(
+            VectorLayout(
+                name=name,
+                dim=int(params["size"]),
+                hnsw_m=default_m if m is None else int(m),
+                on_disk=_edge_on_disk(params),
+            )
+        )
+    return StoredLayout("int8" if quantized else "none", tuple(vectors))
+
+
+def server_layout(config: Any) -> StoredLayout:
+    """The layout of a server collection from its CollectionConfig (qdrant-client's get_collection)."""
+    default_m = int(config.hnsw_config.m or 16) if config.hnsw_config else 16
+    quantized = config.quantization_config is not None
+    vectors = []
+    for name, params in (config.params.vectors or {}).items():
+        quantized = quantized or params.quantization_config is not None
+        m = params.hnsw_config.m if params.hnsw_config else None
+        vectors.append(
+            VectorLayout(
+                name=name,
+                dim=int(params.size),
+                hnsw_m=default_m if m is None else int(m),
+                on_disk=bool(params.on_disk),
+            )
+        )
+    return StoredLayout("int8" if quantized else "none", tuple(vectors))

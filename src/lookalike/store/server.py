@@ -24,7 +24,13 @@ from lookalike.store.base import (
     VectorStore,
     stored_point,
 )
-from lookalike.store.plan import MemoryPlan, server_collection_config, server_search_params
+from lookalike.store.plan import (
+    MemoryPlan,
+    StoredLayout,
+    server_collection_config,
+    server_layout,
+    server_search_params,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -271,6 +277,9 @@ class ServerStore(VectorStore):
 
     def optimize(self) -> None:
         """The server builds its HNSW index in the background; nothing to do here."""
+
+    def layout(self) -> StoredLayout:
+        return server_layout(self._call(lambda: self._client.get_collection(self.collection)).config)
 
     def close(self) -> None:
         self._client.close()
