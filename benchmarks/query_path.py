@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_scale import synthetic  # noqa: E402
+from search_scale import _payload, synthetic  # noqa: E402
 
 TOP_K = 10
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import qdrant_edge as qe
 
+    from lookalike.config import Settings
+    from lookalike.search import SearchService
     from lookalike.store.base import PointFilter, Schema
     from lookalike.store.edge import EdgeStore
     from lookalike.store.plan import MemoryPlan, edge_search_params
@@ -76,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 store.upsert(
                     [str(uuid.UUID(int=i)) for i in range(s, e)],
                     index[s:e],
-                    [
-                        {"product_id": f"p{i}", "category": f"c{cats[i]}", "path": f"/b/{i}.png"}
-                        for i in range(s, e)
-                    ],
+                    [_payload(i, f"c{cats[i]}") for i in range(s, e)],
                 )
             store.optimize()
             print(f"· {name}: built in {time.perf_counter() - t:.0f}s", file=sys.stderr, flush=True)
@@ -142,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
                 "numpy": lambda i: _exact(index, queries[i]),
                 "after_numpy": after_numpy,
             }
+            service = SearchService(Settings(data_dir=Path(tmp) / "service"), store=store)
+            calls["service"] = lambda i: service.search_vector(queries[i], TOP_K)
+            calls["service_f"] = lambda i: service.search_vector(queries[i], TOP_K, category=f"c{qcats[i]}")
+            calls["category_check"] = lambda i: service._check_query(TOP_K, f"c{qcats[i]}")
             if faiss_index is not None:
                 calls["faiss"] = lambda i: faiss_index.search(queries[i][None, :], TOP_K)[1][0]
             steps: dict[str, list[float]] = {k: [] for k in calls}
@@ -179,6 +182,17 @@ def main(argv: list[str] | None = None) -> int:
                     float("nan"),
                 ),
                 (f"{name}: EdgeStore.search, 1 of 10 categories", _p50(steps["filtered"]), float("nan")),
+                (
+                    f"{name}: SearchService.search_vector (products, best view each)",
+                    _p50(steps["service"]),
+                    float("nan"),
+                ),
+                (
+                    f"{name}: SearchService.search_vector, 1 of 10 categories",
+                    _p50(steps["service_f"]),
+                    float("nan"),
+                ),
+                (f"{name}: of which the category check", _p50(steps["category_check"]), float("nan")),
             ]
             for ef in (32, 64, 256):
                 p = edge_search_params(replace(store.plan, search_ef=ef))
