@@ -547,10 +547,12 @@ class SearchService:
         while True:
             points = query(limit)
             hits: dict[str, Hit] = {}
-            for p in points:
-                product = Product.from_payload(p.payload)
-                if product.product_id not in hits:
-                    hits[product.product_id] = Hit(product=product, score=p.score, point_id=p.id)
+            for p in points:  # records only for the hits returned: a Product costs ~15 µs
+                pid = str(p.payload["product_id"])
+                if pid not in hits:
+                    hits[pid] = Hit(product=Product.from_payload(p.payload), score=p.score, point_id=p.id)
+                    if len(hits) == top_k:
+                        break
             if len(hits) >= top_k or len(points) < limit or limit >= MAX_FETCH:
                 return list(hits.values())[:top_k]  # at MAX_FETCH: fewer products than asked, never unbounded
             limit = min(limit * 4, MAX_FETCH)
@@ -558,8 +560,9 @@ class SearchService:
     def _check_query(self, top_k: int, category: str | None) -> None:
         if not 1 <= top_k <= MAX_TOP_K:
             raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
+        # one point is proof enough: an exact count walks every point of the category (~30 ms at 30k)
         if category is not None and not (
-            is_utf8(category) and self.store.count(PointFilter(category=category))
+            is_utf8(category) and self.store.scroll(PointFilter(category=category), limit=1)[0]
         ):
             raise NotFoundError(f"no category '{category}' in the index")
 
