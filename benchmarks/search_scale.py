@@ -7,7 +7,9 @@ Brute force (one numpy matmul per query over vectors already in RAM) is the phys
 timed query by query, interleaved with the store's queries so machine load hits both alike.
 
     .venv/bin/python benchmarks/search_scale.py                   # default: a few minutes on 2 cores
-    .venv/bin/python benchmarks/search_scale.py --million         # + 1M synthetic vectors (an hour or more)
+    .venv/bin/python benchmarks/search_scale.py --million         # + 1M points, real schema (about an hour)
+    .venv/bin/python benchmarks/search_scale.py --million --sizes= --fmnist-sizes= --memory-size=0 \
+        --run-dir /some/empty/dir                                 # only the 1M run, its store kept there
     .venv/bin/python benchmarks/search_scale.py --embed           # embed missing Fashion-MNIST first (slow)
     LOOKALIKE_QDRANT_URL=http://localhost:6333 .venv/bin/python benchmarks/search_scale.py   # + a server
 
@@ -328,6 +330,24 @@ def run_child(case: Case) -> Result | None:
     return Result(**data)
 
 
+def run_million(args: argparse.Namespace) -> Any:
+    """The 1M run in its own process (its memory is what is measured); progress goes to stderr as it runs."""
+    import scale_million
+
+    print(f"· {args.million_n:,} points, real schema [Edge] …", file=sys.stderr, flush=True)
+    cmd = [sys.executable, __file__, "--million-child", "--million-n", str(args.million_n)]
+    cmd += ["--queries", str(args.queries), "--seed", str(args.seed)]
+    if args.run_dir:
+        cmd += ["--run-dir", str(args.run_dir)]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        print("  the 1M run failed; see the messages above", file=sys.stderr)
+        return None
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    data.pop("ingest_rate", None)
+    return scale_million.MillionResult(**data)
+
+
 def _ms(v: list[float]) -> str:
     return " / ".join(f"{x:.2f}" for x in v)
 
@@ -384,14 +404,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dims", default="1280", help="synthetic dims, e.g. 1280,1024 (default 1280)")
     ap.add_argument("--fmnist-sizes", default="10000,70000", help="Fashion-MNIST index sizes, 70000 = all")
     ap.add_argument(
-        "--million", action="store_true", help="add 1,000,000 synthetic vectors (an hour or more)"
+        "--million",
+        action="store_true",
+        help="add 1,000,000 points with every named vector and the default memory plan (about an hour; "
+        "see scale_million.py)",
     )
+    ap.add_argument("--million-n", type=int, default=1_000_000, help=argparse.SUPPRESS)
+    ap.add_argument("--million-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--run-dir", type=Path, default=None, help="keep the 1M store here (default: a temp dir)")
     ap.add_argument("--queries", type=int, default=200, help="single queries per index (default 200)")
     ap.add_argument("--memory-size", type=int, default=10_000, help="qdrant-client :memory: index size")
     ap.add_argument("--embed", action="store_true", help="embed missing Fashion-MNIST images first (slow)")
     ap.add_argument("--cache-dir", type=Path, default=None, help="Fashion-MNIST embedding cache")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.million_child:
+        import scale_million
+
+        r = scale_million.run(args.million_n, args.queries, args.seed, args.run_dir)
+        print(json.dumps(scale_million.as_dict(r)))
+        return 0
     if args.child:
         result = measure(Case(**json.loads(args.child)))
         print(json.dumps(asdict(result)))
@@ -418,10 +450,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"{have['t10k']:,} test images, {need['train']:,} + {need['t10k']:,} needed; use --embed "
                 f"(about {(need['train'] + need['t10k']) / 20 / 60:.0f} min on 2 idle cores)"
             )
-    sizes = [int(s) for s in args.sizes.split(",") if s] + ([1_000_000] if args.million else [])
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     for dim in [int(d) for d in args.dims.split(",") if d]:
         cases += [Case("edge", "synthetic", n, dim, q, args.seed) for n in sizes]
-    cases.append(Case("memory", "synthetic", args.memory_size, ENCODER_DIM, q, args.seed))
+    if args.memory_size:
+        cases.append(Case("memory", "synthetic", args.memory_size, ENCODER_DIM, q, args.seed))
     if os.environ.get("LOOKALIKE_QDRANT_URL"):
         cases += [Case("server", "synthetic", n, ENCODER_DIM, q, args.seed) for n in sizes]
     else:
@@ -436,13 +469,20 @@ def main(argv: list[str] | None = None) -> int:
         "- RAM MB: lookalike = the store's peak RSS beyond the loaded vectors; brute force = the vectors, "
         "the queries and a copy of each category's vectors (its filtered best case)"
     )
-    text = "\n".join([table(results), "", ram, *targets(results), *notes])
+    million = run_million(args) if args.million else None
+    failed += args.million and million is None
+    text = "\n".join([table(results), "", ram, *targets(results), *notes]) if results else ""
+    if million is not None:
+        import scale_million
+
+        text += "\n\n" + scale_million.table(million)
     if failed:
         text += f"\n- {failed} case(s) failed; see the messages above"
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"search_scale-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps({"results": [asdict(r) for r in results], "notes": notes}, indent=2))
+    extra = {"million": scale_million.as_dict(million)} if million is not None else {}
+    out.write_text(json.dumps({"results": [asdict(r) for r in results], "notes": notes, **extra}, indent=2))
     print(f"\nJSON: {out}", file=sys.stderr)
     return 1 if failed else 0
 

@@ -121,9 +121,23 @@ class Settings(BaseSettings):
     hnsw_ef_construct: int = Field(128, ge=8, le=1024)
     search_ef: int = Field(128, ge=8, le=4096)
     quantization: Literal["none", "int8"] = Field(
-        "none",
-        description="int8: scalar-quantized copies of the vectors for search (about 4× less RAM to scan), "
-        "rescored with the originals; fixed when a collection is created.",
+        "int8",
+        description="int8: scalar-quantized copies of the vectors in RAM for search (a quarter of the "
+        "float size), rescored with the float originals; none: search the floats. Fixed when a collection "
+        "is created.",
+    )
+    oversampling: float = Field(
+        2.0, ge=1.0, le=16.0, description="int8 candidates per result rescored with the float originals."
+    )
+    vectors_on_disk: bool = Field(
+        True,
+        description="Keep the float vectors memory-mapped on disk instead of in RAM (with int8, searches "
+        "only read them to rescore). Fixed when a collection is created.",
+    )
+    index_word_vectors: bool = Field(
+        False,
+        description="Build HNSW graphs for the word-route vectors (title, concepts, colour) too; off = "
+        "exact scans of their int8 copies, no graph RAM or build time. Fixed when a collection is created.",
     )
 
     @field_validator("api_key", "read_api_key")

@@ -679,17 +679,27 @@ class SearchService:
         self,
         query: Callable[[int], list[ScoredPoint]],
         top_k: int,
-        key: Callable[[Product], str] = lambda product: product.product_id,
+        key: Callable[[Product], str] | None = None,
     ) -> list[Hit]:
         """Best view per product (per `key`): fetch more points than asked until top_k distinct ones."""
         limit = top_k * 3
         while True:
             points = query(limit)
             hits: dict[str, Hit] = {}
-            for p in points:
-                product = Product.from_payload(p.payload)
-                if key(product) not in hits:
-                    hits[key(product)] = Hit(product=product, score=p.score, point_id=p.id)
+            for p in points:  # records only for the hits returned: a Product costs ~15 µs
+                if key is None:
+                    k = str(p.payload["product_id"])
+                    if k in hits:
+                        continue
+                    product = Product.from_payload(p.payload)
+                else:
+                    product = Product.from_payload(p.payload)
+                    k = key(product)
+                    if k in hits:
+                        continue
+                hits[k] = Hit(product=product, score=p.score, point_id=p.id)
+                if len(hits) == top_k:
+                    break
             if len(hits) >= top_k or len(points) < limit or limit >= MAX_FETCH:
                 return list(hits.values())[:top_k]  # at MAX_FETCH: fewer products than asked, never unbounded
             limit = min(limit * 4, MAX_FETCH)
@@ -711,7 +721,7 @@ class SearchService:
         if not (families or diverse):
             return self._best_per_product(query, top_k)
         want = top_k * POOL if diverse else top_k
-        key = families_key if families else (lambda product: product.product_id)
+        key = families_key if families else None
         return self._shape(self._best_per_product(query, want, key), top_k, flt, families, diverse)
 
     def _shape(
@@ -748,8 +758,9 @@ class SearchService:
     def _check_query(self, top_k: int, category: str | None) -> None:
         if not 1 <= top_k <= MAX_TOP_K:
             raise LookalikeError(f"top_k must be between 1 and {MAX_TOP_K}, not {top_k}")
+        # one point is proof enough: an exact count walks every point of the category (~30 ms at 30k)
         if category is not None and not (
-            is_utf8(category) and self.store.count(PointFilter(category=category))
+            is_utf8(category) and self.store.scroll(PointFilter(category=category), limit=1)[0]
         ):
             raise NotFoundError(f"no category '{category}' in the index")
 

@@ -12,11 +12,13 @@ from lookalike.store.base import (
     VectorQuery,
     VectorStore,
 )
+from lookalike.store.plan import MemoryPlan
 
 __all__ = [
     "VECTOR_NAME",
     "PointFilter",
     "Schema",
+    "MemoryPlan",
     "ScoredPoint",
     "StoredPoint",
     "VectorQuery",
@@ -30,12 +32,7 @@ def open_store(settings: Settings, schema: Schema | None) -> VectorStore:
 
     schema=None opens whatever is there, for read-only views such as `lookalike info`.
     """
-    hnsw = dict(
-        hnsw_m=settings.hnsw_m,
-        hnsw_ef_construct=settings.hnsw_ef_construct,
-        search_ef=settings.search_ef,
-        int8=settings.quantization == "int8",
-    )
+    plan = MemoryPlan.from_settings(settings)
     if settings.qdrant_url:
         from qdrant_client import QdrantClient
 
@@ -46,7 +43,7 @@ def open_store(settings: Settings, schema: Schema | None) -> VectorStore:
             client = QdrantClient(location=":memory:")
         else:
             client = QdrantClient(url=settings.qdrant_url, api_key=key, timeout=settings.qdrant_timeout)
-        return ServerStore(client, settings.collection, schema, location=settings.qdrant_url, **hnsw)
+        return ServerStore(client, settings.collection, schema, location=settings.qdrant_url, plan=plan)
     from lookalike.store.edge import EdgeStore
 
-    return EdgeStore(settings.store_dir, schema, **hnsw)
+    return EdgeStore(settings.store_dir, schema, plan=plan)

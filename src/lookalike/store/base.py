@@ -5,12 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lookalike.errors import SchemaMismatchError, StoreError
 from lookalike.shop_filter import AVAILABILITY_FIELD, BRAND_FIELD, GROUP_FIELD, PRICE_FIELD, ShopFilter
+
+if TYPE_CHECKING:
+    from lookalike.store.plan import StoredLayout
 
 VECTOR_NAME = "image"
 MAX_GROUP_FETCH = 20_000  # points the grouping emulation reads at most per query
@@ -217,6 +220,10 @@ class VectorStore(ABC):
     def write_note(self, key: str, value: dict[str, Any]) -> None:
         """Keep a small JSON note with the collection, replacing the one under `key`."""
         raise StoreError(f"the {self.backend} store keeps no notes")
+
+    @abstractmethod
+    def layout(self) -> StoredLayout:
+        """How the collection stores and indexes its vectors, as the engine reports it (store/plan.py)."""
 
     def iter_points(self, flt: PointFilter | None = None, page: int = 512):
         offset: str | None = None

@@ -31,11 +31,13 @@ from lookalike.store.base import (
     VectorStore,
     stored_point,
 )
+from lookalike.store.plan import MemoryPlan, StoredLayout, edge_config, edge_layout, edge_search_params
 
 log = logging.getLogger(__name__)
 SCHEMA_FILE = "lookalike.json"
 SHARD_DIR = "shard"
 LOCK_FILE = "lookalike.lock"
+EDGE_CONFIG = "edge_config.json"  # the engine's own record of the shard's config
 _IN_USE = (
     "the index at {} is in use by another lookalike process (e.g. `lookalike serve` or `ui`); stop it "
     "first, use that process (its API or UI) instead, point LOOKALIKE_DATA_DIR elsewhere, or run a Qdrant "
@@ -78,10 +80,7 @@ class EdgeStore(VectorStore):
         directory: Path,
         schema: Schema | None,
         *,
-        hnsw_m: int = 16,
-        hnsw_ef_construct: int = 128,
-        search_ef: int = 128,
-        int8: bool = False,
+        plan: MemoryPlan | None = None,
     ):
         """Open the collection in `directory`, creating it when `schema` is given and none exists.
 
@@ -89,8 +88,8 @@ class EdgeStore(VectorStore):
         """
         self.directory = Path(directory)
         self.location = str(self.directory)
-        rescore = qe.QuantizationSearchParams(rescore=True) if int8 else None
-        self._search_params = qe.SearchParams(hnsw_ef=search_ef, quantization=rescore)
+        self.plan = plan or MemoryPlan()
+        self._search_params = edge_search_params(self.plan)
         self._lock = threading.RLock()
         self._shard: Any = None
         self._lock_fd: int | None = None
@@ -102,7 +101,7 @@ class EdgeStore(VectorStore):
             )
         self._lock_fd = _lock_directory(self.directory)
         try:
-            self._open(meta_path, shard_path, schema, hnsw_m, hnsw_ef_construct, int8)
+            self._open(meta_path, shard_path, schema)
         except BaseException:
             self._release()
             raise
@@ -112,9 +111,6 @@ class EdgeStore(VectorStore):
         meta_path: Path,
         shard_path: Path,
         schema: Schema | None,
-        hnsw_m: int,
-        hnsw_ef_construct: int,
-        int8: bool,
     ) -> None:
         stored = self._read_schema(meta_path)
         if stored is None and schema is None:
@@ -126,18 +122,7 @@ class EdgeStore(VectorStore):
         self.schema = stored or schema  # type: ignore[assignment]
         if stored is None:
             self._write_schema(meta_path, self.schema)
-        config = qe.EdgeConfig(
-            vectors={
-                name: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)
-                for name, dim in self.schema.vectors.items()
-            },
-            hnsw_config=qe.HnswIndexConfig(
-                m=hnsw_m, ef_construct=hnsw_ef_construct, full_scan_threshold=10_000
-            ),
-            quantization_config=qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99)
-            if int8
-            else None,
-        )
+        config = edge_config(self.plan, self.schema.vectors)
         try:
             if (shard_path / "wal").exists() or any(shard_path.glob("segments*")):
                 self._shard = qe.EdgeShard.load(str(shard_path))
@@ -361,6 +346,12 @@ class EdgeStore(VectorStore):
         with self._lock, self._engine("optimized") as shard:
             shard.optimize()
             shard.flush()
+
+    def layout(self) -> StoredLayout:
+        try:
+            return edge_layout(json.loads((self.directory / SHARD_DIR / EDGE_CONFIG).read_text()))
+        except (OSError, ValueError, KeyError) as exc:
+            raise StoreError(f"cannot read the index settings at {self.directory} ({exc})") from None
 
     def close(self) -> None:
         with self._lock:

@@ -28,6 +28,13 @@ from lookalike.store.base import (
     VectorStore,
     stored_point,
 )
+from lookalike.store.plan import (
+    MemoryPlan,
+    StoredLayout,
+    server_collection_config,
+    server_layout,
+    server_search_params,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,18 +51,15 @@ class ServerStore(VectorStore):
         schema: Schema | None,
         *,
         location: str,
-        hnsw_m: int = 16,
-        hnsw_ef_construct: int = 128,
-        search_ef: int = 128,
-        int8: bool = False,
+        plan: MemoryPlan | None = None,
         retries: int = 3,
     ):
         self._client = client
         self.collection = collection
         self.location = location
         self._retries = retries
-        rescore = models.QuantizationSearchParams(rescore=True) if int8 else None
-        self._search_params = models.SearchParams(hnsw_ef=search_ef, quantization=rescore)
+        self.plan = plan or MemoryPlan()
+        self._search_params = server_search_params(self.plan)
         exists = self._call(lambda: client.collection_exists(collection))
         if not exists:
             if schema is None:
@@ -63,18 +67,7 @@ class ServerStore(VectorStore):
             self._call(
                 lambda: client.create_collection(
                     collection,
-                    vectors_config={
-                        name: models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                        for name, dim in schema.vectors.items()
-                    },
-                    hnsw_config=models.HnswConfigDiff(m=hnsw_m, ef_construct=hnsw_ef_construct),
-                    quantization_config=models.ScalarQuantization(
-                        scalar=models.ScalarQuantizationConfig(
-                            type=models.ScalarType.INT8, quantile=0.99, always_ram=True
-                        )
-                    )
-                    if int8
-                    else None,
+                    **server_collection_config(self.plan, schema.vectors),
                     metadata={"lookalike": schema.to_dict()},
                 )
             )
@@ -352,6 +345,9 @@ class ServerStore(VectorStore):
 
     def optimize(self) -> None:
         """The server builds its HNSW index in the background; nothing to do here."""
+
+    def layout(self) -> StoredLayout:
+        return server_layout(self._call(lambda: self._client.get_collection(self.collection)).config)
 
     def close(self) -> None:
         self._client.close()
