@@ -65,6 +65,7 @@ def test_the_default_plan_is_what_the_backend_creates(tmp_path: Path, backend: s
     assert all(v.on_disk for v in layout.vectors)
     if backend == "edge":
         assert layout.quantization == "int8"
+        assert {v.name for v in layout.vectors if not v.quantized} == {"colour"}
     # qdrant-client's :memory: mode keeps the vectors' config but drops quantization (it is a numpy scan);
     # what a real server receives is checked in test_a_server_receives_int8_kept_in_ram
 
@@ -81,8 +82,11 @@ def test_settings_choose_another_plan(tmp_path: Path, backend: str) -> None:
 
 def test_a_server_receives_int8_kept_in_ram() -> None:
     config = server_collection_config(MemoryPlan(), SCHEMA.vectors)
-    scalar = config["quantization_config"].scalar
+    vectors = config["vectors_config"]
+    scalar = vectors["image"].quantization_config.scalar
     assert scalar.type == models.ScalarType.INT8 and scalar.always_ram is True
+    assert vectors["colour"].quantization_config is None  # 14 floats: int8 steps would tie products
+    assert all(vectors[name].quantization_config is not None for name in ("concepts", "text"))
     assert config["hnsw_config"].m == 16
     assert config["vectors_config"]["concepts"].hnsw_config.m == 0
 

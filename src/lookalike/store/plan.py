@@ -3,8 +3,9 @@
 Measured at 1M points (README "Scale"): holding every vector as float32 in RAM would need ~10.7 GB
 (image 1280 + concepts 1000 + title 384 + colour 14 floats per point). The plan keeps that flat:
 
-- int8 scalar-quantized copies of every vector in RAM (a quarter of the float size); searches run on
-  them, oversampled, then the top candidates are rescored with the float originals;
+- int8 scalar-quantized copies in RAM (a quarter of the float size) of every vector but the 14-d
+  colour histogram; searches run on them, oversampled, then the top candidates are rescored with
+  the float originals;
 - the float originals on disk, memory-mapped: read only for rescoring and retrieval, so the OS keeps
   the pages it needs in its page cache and can drop them under pressure;
 - an HNSW graph on `image` only. The word-route vectors (concepts, title, colour) get none (m=0):
@@ -23,6 +24,9 @@ from typing import Any, Literal
 from lookalike.store.base import VECTOR_NAME
 
 Quantization = Literal["none", "int8"]
+# kept as floats whatever the plan: int8 steps over a 14-d colour histogram made thousands of products
+# tie exactly at 1M points (colour-route recall 0); the floats cost 56 bytes a point
+UNQUANTIZED = frozenset({"colour"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,7 @@ class VectorLayout:
     dim: int
     hnsw_m: int  # 0 = no HNSW graph: searched by exact scan (of the quantized copy when there is one)
     on_disk: bool  # float originals memory-mapped from disk instead of held in RAM
+    quantized: bool = False  # an int8 copy in RAM that searches run on first
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class MemoryPlan:
                 dim=dim,
                 hnsw_m=self.hnsw_m if name == VECTOR_NAME or self.index_word_vectors else 0,
                 on_disk=self.vectors_on_disk,
+                quantized=self.int8 and name not in UNQUANTIZED,
             )
             for name, dim in vectors.items()
         ]
@@ -94,6 +100,7 @@ def edge_config(plan: MemoryPlan, vectors: dict[str, int]) -> Any:
         return qe.HnswIndexConfig(m=m, ef_construct=plan.hnsw_ef_construct, full_scan_threshold=10_000)
 
     memory = qe.Memory.Cold if plan.vectors_on_disk else qe.Memory.Cached
+    int8 = qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned)
     return qe.EdgeConfig(
         vectors={
             v.name: qe.EdgeVectorParams(
@@ -101,15 +108,11 @@ def edge_config(plan: MemoryPlan, vectors: dict[str, int]) -> Any:
                 distance=qe.Distance.Cosine,
                 memory=memory,
                 hnsw_config=hnsw(v.hnsw_m),  # per vector, so the engine reports each one as built
+                quantization_config=int8 if v.quantized else None,  # per vector: colour stays float
             )
             for v in plan.layout(vectors)
         },
         hnsw_config=hnsw(plan.hnsw_m),
-        quantization_config=qe.ScalarQuantizationConfig(
-            type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Pinned
-        )
-        if plan.int8
-        else None,
     )
 
 
@@ -124,6 +127,9 @@ def server_collection_config(plan: MemoryPlan, vectors: dict[str, int]) -> dict[
     """Keyword arguments for qdrant-client's create_collection: the same plan on a Qdrant server."""
     from qdrant_client import models
 
+    int8 = models.ScalarQuantization(
+        scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)
+    )
     return dict(
         vectors_config={
             v.name: models.VectorParams(
@@ -131,17 +137,11 @@ def server_collection_config(plan: MemoryPlan, vectors: dict[str, int]) -> dict[
                 distance=models.Distance.COSINE,
                 on_disk=v.on_disk,
                 hnsw_config=models.HnswConfigDiff(m=v.hnsw_m, ef_construct=plan.hnsw_ef_construct),
+                quantization_config=int8 if v.quantized else None,  # per vector: colour stays float
             )
             for v in plan.layout(vectors)
         },
         hnsw_config=models.HnswConfigDiff(m=plan.hnsw_m, ef_construct=plan.hnsw_ef_construct),
-        quantization_config=models.ScalarQuantization(
-            scalar=models.ScalarQuantizationConfig(
-                type=models.ScalarType.INT8, quantile=0.99, always_ram=True
-            )
-        )
-        if plan.int8
-        else None,
     )
 
 
@@ -184,6 +184,7 @@ def edge_layout(config: dict[str, Any]) -> StoredLayout:
                 dim=int(params["size"]),
                 hnsw_m=default_m if m is None else int(m),
                 on_disk=_edge_on_disk(params),
+                quantized=bool(config.get("quantization_config") or params.get("quantization_config")),
             )
         )
     return StoredLayout("int8" if quantized else "none", tuple(vectors))
@@ -203,6 +204,7 @@ def server_layout(config: Any) -> StoredLayout:
                 dim=int(params.size),
                 hnsw_m=default_m if m is None else int(m),
                 on_disk=bool(params.on_disk),
+                quantized=config.quantization_config is not None or params.quantization_config is not None,
             )
         )
     return StoredLayout("int8" if quantized else "none", tuple(vectors))
