@@ -141,10 +141,19 @@ def refresh(service: SearchService, changed: bool) -> Calibration | None:
 
 
 def judge(calibration: Calibration | None, hits: list[Hit]) -> list[Hit]:
-    """Each hit with its own verdict (the response's verdict is its first hit's); unchanged without one."""
+    """Each hit with its own verdict (the response's verdict is its first hit's); unchanged without one.
+
+    Only the best-scoring hit can be "exact": the photo shows one product, so a runner-up over the exact
+    threshold (the same shoe in another colour) is "similar", not a second exact match."""
     if calibration is None:
         return hits
-    return [replace(h, match=calibration.verdict(h.score)) for h in hits]
+    top = max((h.score for h in hits), default=0.0)
+
+    def verdict(score: float) -> Match:
+        v = calibration.verdict(score)
+        return "similar" if v == "exact" and score < top else v
+
+    return [replace(h, match=verdict(h.score)) for h in hits]
 
 
 def best_match(hits: Sequence[Hit], calibration: Calibration | None) -> Match | None:
