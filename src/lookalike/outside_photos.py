@@ -18,34 +18,13 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from lookalike.eval.augment import seed_for, to_rgb
+from lookalike.eval.scenes import BACKGROUNDS
 
 log = logging.getLogger(__name__)
 
-# scikit-image's sample photographs (inside its wheel): people, animals, objects, textures, microscopy.
-SKIMAGE = (
-    "astronaut",
-    "chelsea",
-    "coffee",
-    "rocket",
-    "hubble_deep_field",
-    "immunohistochemistry",
-    "retina",
-    "stereo_motorcycle",
-    "camera",
-    "coins",
-    "brick",
-    "grass",
-    "gravel",
-    "clock",
-    "moon",
-    "horse",
-    "page",
-    "text",
-    "cell",
-    "logo",
-    "colorwheel",
-    "microaneurysms",
-)
+# scikit-image's sample photographs (inside its wheel): the scene backgrounds of the eval (real clutter:
+# people, animals, objects, textures), and more that are no product either
+SKIMAGE = (*BACKGROUNDS, "horse", "page", "text", "cell", "logo", "colorwheel", "microaneurysms")
 # (package, path inside it): sample photos other dependencies ship; missing ones are skipped.
 PACKAGE_FILES = (
     ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
