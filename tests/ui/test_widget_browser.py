@@ -24,25 +24,13 @@ from lookalike.api import create_app
 from lookalike.config import Settings
 from lookalike.search import SearchService
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [  # as tests/ui/test_ui_browser.py: no background traffic to a closed network
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 30_000
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (Debian package 'chromium')"
-    ),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+from .test_ui_browser import (  # noqa: F401 - the Chromium launch, marks and timeout of every browser test
+    TIMEOUT_MS,
+    browser,
+    pytestmark,
+    sync_api,
+)
+
 uvicorn = pytest.importorskip("uvicorn")
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "storefront.html"
@@ -137,16 +125,8 @@ def storefront(shop: SearchService) -> Iterator[tuple[str, str]]:
         thread.join(10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 @pytest.fixture
-def page(browser, storefront: tuple[str, str]):
+def page(browser, storefront: tuple[str, str]):  # noqa: F811 - the shared browser fixture
     url, api = storefront
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     pg = context.new_page()
