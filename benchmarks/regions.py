@@ -15,6 +15,8 @@ returned region with the highest IoU with that product's true box (at least MULT
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
 import statistics
 import sys
@@ -99,7 +101,7 @@ class Bench:
     # (e) pooled proposals → k distinct regions re-encoded as crops: the module's pipeline
     def locate(self, settings: regions.RegionSettings) -> Method:
         def run(img: Image.Image) -> Outcome:
-            found = regions.locate(img, self.encoder, self.hits, TOP, settings)
+            found = regions.locate(img, self.encoder, self.service.region_index(), TOP, settings)
             groups = found.groups or [regions.Group(Box(0, 0, 1, 1), [])]
             return Outcome([m.product_id for m in found.matches], groups)
 
@@ -197,14 +199,30 @@ def encode_p50(encoder: encoders.Encoder, images: Sequence[Image.Image]) -> floa
     return statistics.median(times)
 
 
-def methods(b: Bench, quick: bool) -> dict[str, Method]:
+# the first localisation (stop 15): square windows, 3 crops, mean-pooled, no colour
+FIRST = regions.RegionSettings(aspects=(1.0,), crops=3, centre_sigma=0.0, colour_weight=0.0)
+
+
+def methods(b: Bench, quick: bool, sweep: Sequence[dict] = ()) -> dict[str, Method]:
+    if sweep:  # tuning: each dict overrides fields of the default settings
+        return {
+            f"(f) {json.dumps(o)}": b.locate(dataclasses.replace(regions.RegionSettings(), **o))
+            for o in sweep
+        }
     m: dict[str, Method] = {
         "(a) whole image": b.whole,
         "(b) crops 3 scales (1+19)": b.crops((0.9, 0.7, 0.5), 0.0),
         "(c) pooled@224 grid": b.pooled(224, (0.9, 0.7, 0.5), 0.0),
         "(c) pooled@448 grid": b.pooled(448, (0.9, 0.7, 0.5), 0.0),
         "(d) saliency box + crop": b.saliency(224, 0.5, 0.0),
-        "(e) pooled@448 → 3 crops": b.locate(regions.RegionSettings()),
+        "(e) pooled@448 → 3 square crops (first version)": b.locate(FIRST),
+        "(f) + tall/wide windows, 4 crops": b.locate(
+            dataclasses.replace(regions.RegionSettings(), centre_sigma=0.0, colour_weight=0.0)
+        ),
+        "(g) + crops pooled to the centre": b.locate(
+            dataclasses.replace(regions.RegionSettings(), colour_weight=0.0)
+        ),
+        "(h) + colour re-ranking (default)": b.locate(regions.RegionSettings()),
     }
     return m
 
@@ -214,9 +232,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one scene per photo and kind (default two)")
     ap.add_argument("--half", choices=("tune", "test"), default="test")
     ap.add_argument("--only", default="", help="comma-separated method name prefixes, e.g. '(a),(e)'")
+    ap.add_argument("--per-photo", type=int, default=0, help="scenes per photo and kind (overrides --quick)")
+    ap.add_argument(
+        "--sweep", default="", help="tuning: JSON list of RegionSettings overrides, e.g. '[{\"crops\": 5}]'"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    per_photo = 1 if args.quick else 2
+    per_photo = args.per_photo or (1 if args.quick else 2)
+    sweep = json.loads(args.sweep) if args.sweep else []
     with tempfile.TemporaryDirectory(prefix="lookalike-regions-") as tmp:
         catalog = Path(tmp) / "catalog"
         demo_data.build(catalog)
@@ -234,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             encode_p50(encoder, scene_imgs[:5])  # warm-up
             rows = []
             only = [o.strip() for o in args.only.split(",") if o.strip()]
-            for name, method in methods(bench, args.quick).items():
+            for name, method in methods(bench, args.quick, sweep).items():
                 if only and not any(name.startswith(o) for o in only):
                     continue
                 timings: list[float] = []

@@ -88,6 +88,50 @@ def test_grid_covers_the_photo_at_each_scale() -> None:
     assert len(boxes) == len(set(boxes))
 
 
+def test_grid_adds_tall_and_wide_windows_of_the_same_area() -> None:
+    square, tall, wide = (
+        regions.grid(SIZE, scales=(0.5,), overlap=0.5, aspects=(a,)) for a in (1.0, 0.64, 1.5625)
+    )
+    assert {(b.w, b.h) for b in tall} == {(120, 188)} and {(b.w, b.h) for b in wide} == {(188, 120)}
+    both = regions.grid(SIZE, scales=(0.5,), overlap=0.5, aspects=(1.0, 0.64))
+    assert set(both) == set(square) | set(tall)
+    assert all(b.check(SIZE) for b in both)
+    with pytest.raises(RegionError):
+        regions.grid(SIZE, aspects=(0.0,))
+    with pytest.raises(RegionError):
+        regions.grid(SIZE, aspects=(math.nan,))
+
+
+def test_centre_pool_weighs_the_middle_over_the_corners() -> None:
+    # channel 0 lives in the middle cell, channel 1 in the four corners of a 3×3 map
+    fmap = np.zeros((2, 3, 3), dtype=np.float32)
+    fmap[0, 1, 1] = 1.0
+    fmap[1, [0, 0, 2, 2], [0, 2, 0, 2]] = 1.0
+    centre = regions.centre_pool(fmap, sigma=0.25)
+    mean = fmap.mean(axis=(1, 2)) / np.linalg.norm(fmap.mean(axis=(1, 2)))
+    assert centre[0] > centre[1] and mean[0] < mean[1]  # the middle wins only when weighted
+    assert np.linalg.norm(centre) == pytest.approx(1.0)
+    wide = regions.centre_pool(fmap, sigma=100.0)  # a flat Gaussian is the plain mean
+    assert np.allclose(wide, mean, atol=1e-4)
+
+
+def test_recoloured_blends_colour_into_the_ranking() -> None:
+    hits = [("white-hoodie", 0.80), ("blue-hoodie", 0.78), ("mug", 0.70)]
+    colour = {"white-hoodie": 0.2, "blue-hoodie": 0.95}
+    out = regions.recoloured(hits, colour, weight=0.1)
+    assert [pid for pid, _ in out] == ["blue-hoodie", "white-hoodie", "mug"]
+    assert out[0][1] == pytest.approx(0.9 * 0.78 + 0.1 * 0.95)
+    assert dict(out)["mug"] == pytest.approx(0.70)  # no stored colour: its score as it was
+    assert regions.recoloured(hits, colour, weight=0.0) == hits
+
+
+def test_middle_drops_the_margins_and_keeps_tiny_photos() -> None:
+    from PIL import Image
+
+    assert regions.middle(Image.new("RGB", (100, 50)), 0.2).size == (60, 30)
+    assert regions.middle(Image.new("RGB", (1, 1)), 0.2).size == (1, 1)
+
+
 def test_grid_refuses_bad_parameters() -> None:
     with pytest.raises(RegionError):
         regions.grid(SIZE, scales=(0,))
@@ -174,12 +218,13 @@ def test_locate_finds_products_whole_image_search_misses(demo_service, demo_cata
         return [(h.product.product_id, h.score) for h in demo_service.search_vector(vector, top_k=k)]
 
     encoder = demo_service.encoder
+    index = demo_service.region_index()
     whole_first = region_first = 0
     for q in scenes.queries(len(photos), "single", seed=7)[::5]:  # 9 scenes spread over the catalog
         scene = scenes.render(q, photos)
         truth = files[scene.products[0].source].product_id
         whole_first += search(encoder.embed_images([scene.image])[0], 1)[0][0] == truth
-        found = regions.locate(scene.image, encoder, search, top_k=5)
+        found = regions.locate(scene.image, encoder, index, top_k=5)
         assert len(found.matches) == 5
         if found.matches[0].product_id == truth:
             region_first += 1

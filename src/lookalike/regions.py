@@ -6,17 +6,21 @@ is searched, and a product's score is its best over the whole photo and the regi
 answer also says *where* the product was (a `Box` in query pixels). For "which products are in this
 photo", `group` keeps the best few regions whose boxes and products differ (non-maximum suppression).
 
-Region vectors come cheaply from one forward pass at a higher resolution (`pooled_vectors`: the
-encoder's feature map, mean-pooled over the cells of each box, as the encoder pools the whole image);
-the best few regions are then re-encoded as crops (`crop_vectors`) when the encoder can do that.
-Everything here except the two vector functions is pure and has no model or store in it.
+Candidate windows (squares, tall and wide ones, at three sizes) are scored cheaply from one forward
+pass at a higher resolution (`pooled_vectors`: the encoder's feature map, mean-pooled over the cells of
+each box) with one batched store query; the best few distinct windows are then re-encoded as crops.
+A crop still holds clutter in its corners (a product is rarely a rectangle), so its feature map is
+pooled with more weight at the centre (`centre_pool`), and its hits are re-ranked by colour: the
+histogram of the crop's middle against each candidate's stored colour histogram. Clutter and photo
+blur leave a plain hoodie's shape alike in every colour; the colour tells them apart.
+Everything here except the vector functions is pure and has no model or store in it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -25,6 +29,7 @@ from PIL import Image
 
 from lookalike.encoders.base import Encoder, l2_normalise
 from lookalike.errors import LookalikeError
+from lookalike.words import colours
 
 
 class RegionError(LookalikeError):
@@ -106,24 +111,32 @@ def _show(values: Sequence[float]) -> str:
 
 # -- proposals ---------------------------------------------------------------------------------------
 def grid(
-    image_size: tuple[int, int], scales: Sequence[float] = (0.75, 0.5), overlap: float = 0.5
+    image_size: tuple[int, int],
+    scales: Sequence[float] = (0.75, 0.5),
+    overlap: float = 0.5,
+    aspects: Sequence[float] = (1.0,),
 ) -> list[Box]:
-    """Square windows of `scale` × the photo's shorter side, sliding with `overlap`, at each scale.
+    """Windows of `scale` × the photo's shorter side, sliding with `overlap`, at each scale and shape.
 
-    Windows are clipped to the photo; duplicates (a window as large as the photo) are dropped.
+    An aspect is width / height at the same area as the square (0.6: a bottle, 1.6: a shoe). Windows
+    are clipped to the photo; duplicates (a window as large as the photo) are dropped.
     """
     if not 0 <= overlap < 1:
         raise RegionError(f"overlap must be in [0, 1), not {overlap}")
     W, H = image_size
     boxes: dict[Box, None] = {}
-    for s in scales:
-        if not 0 < s <= 1:
-            raise RegionError(f"a window scale is a fraction of the photo in (0, 1], not {s}")
-        side = max(1, round(min(W, H) * s))
-        bw, bh = min(side, W), min(side, H)
-        for y in _starts(H, bh, overlap):
-            for x in _starts(W, bw, overlap):
-                boxes[Box(x, y, bw, bh)] = None
+    for a in aspects:
+        if not 0.1 <= a <= 10:
+            raise RegionError(f"a window aspect is width / height in [0.1, 10], not {a}")
+        for s in scales:
+            if not 0 < s <= 1:
+                raise RegionError(f"a window scale is a fraction of the photo in (0, 1], not {s}")
+            side = min(W, H) * s
+            bw = min(max(1, round(side * math.sqrt(a))), W)
+            bh = min(max(1, round(side / math.sqrt(a))), H)
+            for y in _starts(H, bh, overlap):
+                for x in _starts(W, bw, overlap):
+                    boxes[Box(x, y, bw, bh)] = None
     return list(boxes)
 
 
@@ -192,11 +205,46 @@ def pooled_vectors(
     return pool(fmap, boxes, image.size)
 
 
-def crop_vectors(encoder: Encoder, image: Image.Image, boxes: Sequence[Box]) -> np.ndarray:
-    """Each box cut out and encoded like any query photo, all in one batch."""
-    if not boxes:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    return encoder.embed_images([image.crop(b.corners()) for b in boxes])
+def centre_pool(fmap: np.ndarray, sigma: float) -> np.ndarray:
+    """One L2-normalised vector from a [channels, rows, cols] map, cells weighted by a Gaussian around
+    the middle (`sigma` in fractions of the map's side): the product, not the clutter in the corners."""
+    _, rows, cols = fmap.shape
+    y = (np.arange(rows) + 0.5) / rows - 0.5
+    x = (np.arange(cols) + 0.5) / cols - 0.5
+    weights = np.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2))
+    vector = (fmap * (weights / weights.sum())).sum(axis=(1, 2))
+    return l2_normalise(vector[None, :])[0]
+
+
+def whole_and_crop_vectors(
+    encoder: Encoder, image: Image.Image, boxes: Sequence[Box], sigma: float, side: int = 224
+) -> np.ndarray:
+    """The whole photo's vector (as `embed_images` gives it) and each box's crop, in one batch.
+
+    With a feature map, crops are pooled towards their centre (`centre_pool`); other encoders
+    embed every crop as a photo."""
+    parts = [image] + [image.crop(b.corners()) for b in boxes]
+    if not isinstance(encoder, FeatureMapEncoder) or sigma <= 0:
+        return encoder.embed_images(parts)
+    maps = encoder.feature_maps(parts, side, pad=True)
+    whole = l2_normalise(maps[0].mean(axis=(1, 2))[None, :])
+    return np.concatenate([whole] + [centre_pool(m, sigma)[None, :] for m in maps[1:]])
+
+
+def middle(image: Image.Image, margin: float) -> Image.Image:
+    """The photo without `margin` of each side: where a region's product is, not its clutter."""
+    W, H = image.size
+    box = (round(W * margin), round(H * margin), round(W * (1 - margin)), round(H * (1 - margin)))
+    return image.crop(box) if box[2] > box[0] and box[3] > box[1] else image
+
+
+def recoloured(
+    hits: Sequence[tuple[str, float]], similarity: dict[str, float], weight: float
+) -> list[tuple[str, float]]:
+    """Hits re-scored as (1 - weight) × look + weight × colour similarity, best first; a product
+    without a stored colour keeps its score."""
+    out = [(pid, (1 - weight) * s + weight * similarity[pid] if pid in similarity else s) for pid, s in hits]
+    return sorted(out, key=lambda h: h[1], reverse=True)
 
 
 # -- fusion and grouping (pure) ---------------------------------------------------------------------
@@ -267,19 +315,41 @@ def group(
 
 
 # -- the whole pipeline ------------------------------------------------------------------------------
-Search = Callable[[np.ndarray, int], Sequence[tuple[str, float]]]
+Hits = Sequence[tuple[str, float]]
+
+
+@runtime_checkable
+class RegionIndex(Protocol):
+    """What `locate` asks of a product index (SearchService.region_index gives one)."""
+
+    def search(self, vector: np.ndarray, k: int) -> Hits:
+        """(product id, score) best first, one per product."""
+        ...
+
+    def best(self, vectors: np.ndarray) -> list[Hits]:
+        """The best product for each of many vectors (proposal windows), in one store query."""
+        ...
+
+    def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
+        """Cosine of `histogram` (lookalike.words.colours) with each product's stored colour
+        histogram; empty when the index keeps none."""
+        ...
 
 
 @dataclass(frozen=True)
 class RegionSettings:
-    """Tuned on the tuning half of the scene recipes (benchmarks/regions.py)."""
+    """Tuned on the tuning half of the scene recipes (benchmarks/regions.py --half tune)."""
 
     side: int = 448  # px of the one pass whose feature map scores the grid windows
     scales: tuple[float, ...] = (0.9, 0.7, 0.5)  # grid windows, fraction of the shorter side
+    aspects: tuple[float, ...] = (1.0, 0.6, 1.6)  # window width / height: square, tall, wide
     overlap: float = 0.5
-    crops: int = 3  # distinct windows re-encoded as crops
+    crops: int = 4  # distinct windows re-encoded as crops
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
     margin: float = 0.0  # a region must beat the whole photo by this much to win
+    centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
+    colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
+    colour_margin: float = 0.2  # the region's colours are counted without this much of each side
 
 
 @dataclass(frozen=True)
@@ -288,26 +358,65 @@ class Located:
     groups: list[Group]  # one region per distinct product seen (for "products in this photo")
 
 
+def search_crop(
+    image: Image.Image, box: Box, vector: np.ndarray, index: RegionIndex, k: int, s: RegionSettings
+) -> Hits:
+    """One region's ranking: its vector's hits, re-ranked by the colours of its middle."""
+    hits = index.search(vector, k)
+    if s.colour_weight <= 0 or not hits:
+        return hits
+    histogram = colours.histogram(middle(image.crop(box.corners()), s.colour_margin), size=32)
+    return recoloured(hits, index.colours(histogram, [pid for pid, _ in hits]), s.colour_weight)
+
+
+def region_vector(
+    image: Image.Image, box: Box, encoder: Encoder, settings: RegionSettings | None = None
+) -> np.ndarray:
+    """The vector `locate` gives the crop `box` (pooled towards its middle)."""
+    s = settings or RegionSettings()
+    return whole_and_crop_vectors(encoder, image, [box], s.centre_sigma)[1]
+
+
+def search_box(
+    image: Image.Image,
+    box: Box,
+    encoder: Encoder,
+    index: RegionIndex,
+    k: int,
+    settings: RegionSettings | None = None,
+) -> Hits:
+    """The shopper's own box, searched as `locate` searches its crops."""
+    s = settings or RegionSettings()
+    return search_crop(image, box, region_vector(image, box, encoder, s), index, k, s)
+
+
 def locate(
     image: Image.Image,
     encoder: Encoder,
-    search: Search,
+    index: RegionIndex,
     top_k: int = 10,
     settings: RegionSettings | None = None,
 ) -> Located:
     """Products in `image`, wherever they are in it.
 
-    `search(vector, k)` returns (product id, score) best first, one per product (SearchService's
-    search_vector). Grid windows are scored from one feature map (`pooled_vectors`); the best few
-    distinct windows are cut out and encoded in one batch with the whole photo; each is searched and
-    the results fused. Without a feature map (another encoder) every window is encoded as a crop.
+    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query;
+    the best few distinct windows are cut out and encoded in one batch with the whole photo; each is
+    searched (crops re-ranked by colour: `search_crop`) and the results fused. Without a feature map
+    (another encoder) the square windows are all encoded as crops.
     """
     s = settings or RegionSettings()
-    boxes = grid(image.size, s.scales, s.overlap) if has_regions(image.size) else []
-    if boxes and isinstance(encoder, FeatureMapEncoder):
-        pooled = pooled_vectors(encoder, image, boxes, s.side)
-        proposals = [RegionResult(b, search(v, 1)) for v, b in zip(pooled, boxes, strict=True)]
-        boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
-    vectors = encoder.embed_images([image] + [image.crop(b.corners()) for b in boxes])
-    results = [RegionResult(b, search(v, top_k)) for v, b in zip(vectors, [None, *boxes], strict=True)]
+    boxes = []
+    if has_regions(image.size):
+        if isinstance(encoder, FeatureMapEncoder):
+            boxes = grid(image.size, s.scales, s.overlap, s.aspects)
+            pooled = pooled_vectors(encoder, image, boxes, s.side)
+            proposals = [RegionResult(b, h) for b, h in zip(boxes, index.best(pooled), strict=True)]
+            boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
+        else:
+            boxes = grid(image.size, s.scales, s.overlap)
+    vectors = whole_and_crop_vectors(encoder, image, boxes, s.centre_sigma)
+    results = [RegionResult(None, index.search(vectors[0], top_k))] + [
+        RegionResult(b, search_crop(image, b, v, index, top_k, s))
+        for v, b in zip(vectors[1:], boxes, strict=True)
+    ]
     return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3))

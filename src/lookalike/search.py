@@ -274,15 +274,22 @@ class SearchService:
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
         where = region_of(img, region)
-        if isinstance(where, Box) or where == WHOLE:
-            vector, box = self._region_vector(image, name, img, where)
+        if where == WHOLE:
+            vector, _ = self._region_vector(image, name, img, where)
             hits = self.search_vector(
                 vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
             )
-            return self._judged([replace(h, region=box) for h in hits] if box else hits)
+            return self._judged(hits)
         want = top_k * POOL if families or diverse else top_k
-        located, best = self._locate(image, name, img, want, category, shop)
-        hits = [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
+        if isinstance(where, Box):  # the shopper's box, searched as locate searches its own crops
+            box, index = where, self.region_index(category, shop)
+            ranking = self._model_call(
+                image, name, lambda: regions.search_box(img, box, self.encoder, index, want)
+            )
+            hits = [replace(index.seen[pid], score=score, region=box) for pid, score in ranking]
+        else:
+            located, best = self._locate(image, name, img, want, category, shop)
+            hits = [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
         return self._judged(
             self._shape(hits, top_k, PointFilter(category=category, shop=shop), families, diverse)
         )
@@ -297,8 +304,8 @@ class SearchService:
         Answers come in order; a query that fails (a bad image, an unknown category, a box outside
         the photo) gets its LookalikeError in its place and the others are answered. The photos of
         one batch may hold settings.max_upload_pixels pixels in all (later ones over it fail), and at
-        most settings.max_batch queries. A query with region "auto" is answered on its own, by
-        search_image, outside the batch (it searches once per candidate region).
+        most settings.max_batch queries. A query with a region ("auto" or a box) is answered on
+        its own, by search_image, outside the batch (it searches once per candidate region).
         """
         limit = self.settings.max_batch
         if not queries:
@@ -321,20 +328,19 @@ class SearchService:
                         "in all; send fewer or smaller photos per batch (LOOKALIKE_MAX_UPLOAD_PIXELS)"
                     )
                 where = region_of(img, q.region)
-                if where == AUTO:
+                if where != WHOLE:  # a region is searched as search_image searches it (crops, colour)
                     answers[i] = self.search_image(
                         img,
                         q.top_k,
                         q.category,
-                        AUTO,
+                        where,
                         q.name,
                         shop=q.shop,
                         families=q.families,
                         diverse=q.diverse,
                     )
                     continue
-                box = where if isinstance(where, Box) else None
-                parts.append((i, img.crop(box.corners()) if box else img, box))
+                parts.append((i, img, None))
             except LookalikeError as exc:
                 answers[i] = exc
         searches: list[tuple[int, Box | None, np.ndarray]] = []
@@ -397,7 +403,9 @@ class SearchService:
             raise LookalikeError(f"max_products must be between 1 and {MAX_REGIONS}, not {max_products}")
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
-        located, best = self._locate(image, name, img, top_k, category, shop)
+        # a crop for every product asked for, and a few spare: windows can land on the same product
+        crops = max(regions.RegionSettings().crops, max_products + 3)
+        located, best = self._locate(image, name, img, top_k, category, shop, crops)
         return [
             RegionHits(
                 g.box,
@@ -416,20 +424,22 @@ class SearchService:
         top_k: int,
         category: str | None,
         shop: ShopFilter | None = None,
+        crops: int | None = None,
     ) -> tuple[regions.Located, dict[str, Hit]]:
-        """regions.locate over this index; `best` keeps each product's best-scoring view seen."""
-        best: dict[str, Hit] = {}
+        """regions.locate over this index (`crops` windows re-encoded: the default's when None);
+        `best` keeps each product's best-scoring view seen."""
+        index = self.region_index(category, shop)
+        settings = regions.RegionSettings()
+        if crops is not None:
+            settings = replace(settings, crops=crops)
+        located = self._model_call(
+            image, name, lambda: regions.locate(img, self.encoder, index, top_k, settings)
+        )
+        return located, index.seen
 
-        def search(vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-            hits = self.search_vector(vector, top_k=k, category=category, shop=shop)
-            for h in hits:
-                pid = h.product.product_id
-                if pid not in best or h.score > best[pid].score:
-                    best[pid] = h
-            return [(h.product.product_id, h.score) for h in hits]
-
-        located = self._model_call(image, name, lambda: regions.locate(img, self.encoder, search, top_k))
-        return located, best
+    def region_index(self, category: str | None = None, shop: ShopFilter | None = None) -> RegionIndex:
+        """This index as lookalike.regions asks for it, narrowed by `category` and `shop`."""
+        return RegionIndex(self, PointFilter(category=category, shop=shop))
 
     def _region_vector(
         self,
@@ -445,9 +455,10 @@ class SearchService:
         if where == AUTO:
             located, _ = self._locate(image, name, img, 1, category, shop)
             where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
-        box = where if isinstance(where, Box) else None
-        part = img.crop(box.corners()) if box else img
-        return self._model_call(image, name, lambda: self.encoder.embed_images([part])[0]), box
+        if not isinstance(where, Box):
+            return self._model_call(image, name, lambda: self.encoder.embed_images([img])[0]), None
+        box = where
+        return self._model_call(image, name, lambda: regions.region_vector(img, box, self.encoder)), box
 
     def search_text(
         self,
@@ -799,3 +810,37 @@ def _without_controls(text: str) -> str:
     return "".join(
         " " if cat == "Cc" else "" if cat[0] == "C" else c for c in text for cat in (unicodedata.category(c),)
     )
+
+
+class RegionIndex:
+    """SearchService as lookalike.regions.RegionIndex: searches one filter's products and remembers
+    each product's best-scoring hit seen (`seen`), whose view the answer then shows."""
+
+    def __init__(self, service: SearchService, flt: PointFilter) -> None:
+        self.service, self.flt = service, flt
+        self.seen: dict[str, Hit] = {}
+
+    def _keep(self, hits: Sequence[Hit]) -> list[tuple[str, float]]:
+        for h in hits:
+            pid = h.product.product_id
+            if pid not in self.seen or h.score > self.seen[pid].score:
+                self.seen[pid] = h
+        return [(h.product.product_id, h.score) for h in hits]
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        f = self.flt
+        return self._keep(self.service.search_vector(vector, top_k=k, category=f.category, shop=f.shop))
+
+    def best(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
+        store = self.service.store
+        answers = store.search_batch([VectorQuery(v, 1, self.flt) for v in vectors])
+        return [self._keep([self.service._hit(p) for p in points]) for points in answers]
+
+    def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
+        store = self.service.store
+        points = {self.seen[pid].point_id: pid for pid in product_ids if pid in self.seen}
+        if word_vectors.COLOUR not in store.schema.vectors or not points:
+            return {}
+        only = PointFilter(ids=tuple(points))
+        found = store.search(histogram, len(points), only, using=word_vectors.COLOUR)
+        return {points[p.id]: p.score for p in found}
