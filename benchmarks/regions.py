@@ -223,6 +223,10 @@ def methods(b: Bench, quick: bool, sweep: Sequence[dict] = ()) -> dict[str, Meth
             dataclasses.replace(regions.RegionSettings(), colour_weight=0.0)
         ),
         "(h) + colour re-ranking (default)": b.locate(regions.RegionSettings()),
+        # what /search/regions does for 3 products: a crop for each and three spare
+        "(i) the same, 6 crops (products in this photo)": b.locate(
+            dataclasses.replace(regions.RegionSettings(), crops=6)
+        ),
     }
     return m
 

@@ -47,6 +47,37 @@ def test_an_explicit_box_searches_that_part_and_is_reported(demo_service, photos
     assert demo_service.search_image(scene.image, top_k=3, region=as_fractions)[0].product.product_id == truth
 
 
+def test_each_product_of_a_photo_is_found_in_its_own_region(demo_service, photos) -> None:
+    """2–3 products side by side: the region over each product (IoU ≥ 0.2 with its true box) has it in
+    its top 5, for nearly every product of 6 scenes (one miss allowed: 15 products in all)."""
+    found = total = 0
+    for scene, truth in _scene(photos, "multi", 6):
+        groups = demo_service.search_regions(scene.image, max_products=3, top_k=5)
+        for placed, pid in zip(scene.products, truth, strict=True):
+            own = max(groups, key=lambda g: g.region.iou(Box(*placed.box)))
+            found += own.region.iou(Box(*placed.box)) >= 0.2 and pid in [
+                h.product.product_id for h in own.hits
+            ]
+            total += 1
+    assert total >= 12 and found >= total - 1
+
+
+def test_colour_similarity_comes_from_the_stored_histograms(demo_service, photos) -> None:
+    """What re-ranks a region's hits: a product's own colours score ≈ 1, another colour of the same
+    hoodie lower; a product the region index has not seen yet gets no colour (its score stays)."""
+    from lookalike.words import colours
+
+    files, images = photos
+    by_id = {f.product_id: img for f, img in zip(files, images, strict=True)}
+    index = demo_service.region_index()
+    for pid in ("blue-hoodie", "white-hoodie"):  # the index knows a product once a search returned it
+        index.search(demo_service.encoder.embed_images([by_id[pid]])[0], 3)
+    own = colours.histogram(demo_service.encoder.prepare(by_id["blue-hoodie"]))
+    sims = index.colours(own, ["blue-hoodie", "white-hoodie", "not-seen"])
+    assert sims["blue-hoodie"] == pytest.approx(1.0, abs=1e-3)
+    assert sims["white-hoodie"] < 0.8 and "not-seen" not in sims
+
+
 def test_products_in_this_photo_gives_one_group_per_region(demo_service, photos) -> None:
     scene, truth = next(_scene(photos, "multi", 1))
     groups = demo_service.search_regions(scene.image, max_products=3, top_k=5)
