@@ -235,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one scene per photo and kind (default two)")
     ap.add_argument("--half", choices=("tune", "test"), default="test")
+    ap.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     ap.add_argument("--only", default="", help="comma-separated method name prefixes, e.g. '(a),(e)'")
     ap.add_argument("--per-photo", type=int, default=0, help="scenes per photo and kind (overrides --quick)")
     ap.add_argument(
@@ -249,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo_data.build(catalog)
         files = scan(catalog)
         photos = [augment.open_rgba(f.path) for f in files]
-        encoder = encoders.get_encoder("efficientnet-lite0", device="cpu")
+        encoder = encoders.get_encoder("efficientnet-lite0", device="cpu", runtime=args.runtime)
         settings = Settings(data_dir=Path(tmp) / "data", qdrant_url=None, collection="regions")
         with SearchService(settings, encoder=encoder) as service:
             service.index(catalog)
