@@ -475,8 +475,10 @@ def table(r: MillionResult) -> str:
         f"| image search, 1 of 10 categories, ms p50 / p95 | {ms(lat['store_f'])} | {ms(lat['exact100k_f'])} "
         f"| {ratio(lat['store_f'], lat['exact100k_f'])} |",
         *(
-            [f"| image search, the same queries a second time, ms p50 / p95 | {ms(lat['store_again'])} "
-             f"| — | — |"]
+            [
+                f"| image search, the same queries a second time, ms p50 / p95 | {ms(lat['store_again'])} "
+                f"| — | — |"
+            ]
             if "store_again" in lat
             else []
         ),
