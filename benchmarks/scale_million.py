@@ -32,6 +32,7 @@ SAMPLE = 100_000
 TOP_K = 10
 WORD_K = 30  # a word route asks for top_k * 3
 N_CATEGORIES = 10
+WARMUP = 50  # untimed queries before each timed loop
 IMAGE_DIM = 1280
 
 
@@ -147,6 +148,10 @@ class World:
         img, _, cats = self.chunk(10**6, n)  # a chunk index no point uses
         return img, cats
 
+    def warmup_queries(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        img, _, cats = self.chunk(10**6 + 2, n)  # neither a point's nor a measured query's chunk
+        return img, cats
+
     def word_queries(self, n: int) -> dict[str, np.ndarray]:
         """What the word routes send: a title embedding near a kind's, concept and colour words."""
         rng = np.random.default_rng([self.seed, 10**6 + 1])
@@ -189,6 +194,16 @@ def _exact(matrix: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     scores = matrix @ q
     top = np.argpartition(-scores, k - 1)[:k]
     return top[np.argsort(-scores[top])]
+
+
+def _one_blas_thread() -> Any:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # not installed: time numpy as it is
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _pct(seconds: list[float]) -> list[float]:
@@ -344,28 +359,56 @@ def run(n: int, queries: int, seed: int, directory: Path | None = None, batch: i
         names = [f"c{c}" for c in range(N_CATEGORIES)]
         by_cat = {c: np.flatnonzero(sample_cat == c) for c in range(N_CATEGORIES)}
         cat_img = {c: np.ascontiguousarray(sample_img[i]) for c, i in by_cat.items()}
-        for q in qimg[:20]:
-            store.search(q, TOP_K)
-        lat: dict[str, list[float]] = {k: [] for k in ("store", "exact100k", "store_f", "exact100k_f")}
+        lat: dict[str, list[float]] = {
+            k: [] for k in ("store", "store_f", "store_again", "exact100k", "exact100k_f")
+        }
         rec, rec_f = [], []
-        # store and brute force in separate loops: a matmul right before a query slows that query
-        # several times over on a busy machine (benchmarks/query_path.py, row "after numpy")
-        for i, (q, qc) in enumerate(zip(qimg, qcat, strict=True)):
+        warm, warm_cat = world.warmup_queries(WARMUP)
+        # each kind of search in its own loop after its own warm-up (queries no loop measures): a numpy
+        # matmul or a filtered search right before a query evicts what it needs and slowed the unfiltered
+        # p50 from 0.5 ms to 14 ms in an earlier run (benchmarks/query_path.py, row "after numpy")
+        for q in warm:
+            store.search(q, TOP_K)
+        for i, q in enumerate(qimg):
             t = time.perf_counter()
             hits = store.search(q, TOP_K)
             lat["store"].append(time.perf_counter() - t)
             rec.append(_recall(hits, truth.ids[i]))
+        for q, qc in zip(warm, warm_cat, strict=True):
+            store.search(q, TOP_K, PointFilter(category=names[qc]))
+        for i, (q, qc) in enumerate(zip(qimg, qcat, strict=True)):
             t = time.perf_counter()
             hits = store.search(q, TOP_K, PointFilter(category=names[qc]))
             lat["store_f"].append(time.perf_counter() - t)
             rec_f.append(_recall(hits, truth_f.ids[i]))
-        for q, qc in zip(qimg, qcat, strict=True):
+        for q in qimg:  # the same queries again: every page they touch is now in the page cache
+            t = time.perf_counter()
+            store.search(q, TOP_K)
+            lat["store_again"].append(time.perf_counter() - t)
+        for q in warm:
+            _exact(sample_img, q, TOP_K)
+        for q in qimg:
             t = time.perf_counter()
             _exact(sample_img, q, TOP_K)
             lat["exact100k"].append(time.perf_counter() - t)
+        for q, qc in zip(qimg, qcat, strict=True):
             t = time.perf_counter()
             by_cat[qc][_exact(cat_img[qc], q, TOP_K)]
             lat["exact100k_f"].append(time.perf_counter() - t)
+        # numpy's BLAS splits one matmul over both cores; on a loaded machine waking its second thread
+        # costs a scheduler tick (a flat 8 ms on a 10k matrix that takes 0.8 ms idle), so the baseline
+        # is timed on one thread too, like the store's query
+        with _one_blas_thread():
+            for key, suffix in (("exact100k", "_1t"), ("exact100k_f", "_1t")):
+                lat[key + suffix] = []
+            for q in qimg:
+                t = time.perf_counter()
+                _exact(sample_img, q, TOP_K)
+                lat["exact100k_1t"].append(time.perf_counter() - t)
+            for q, qc in zip(qimg, qcat, strict=True):
+                t = time.perf_counter()
+                by_cat[qc][_exact(cat_img[qc], q, TOP_K)]
+                lat["exact100k_f_1t"].append(time.perf_counter() - t)
         res.latency = {k: _pct(v) for k, v in lat.items()}
         res.recall = {"unfiltered": float(np.mean(rec)), "filtered": float(np.mean(rec_f))}
         log(f"image search {res.latency} recall {res.recall}")
@@ -373,6 +416,8 @@ def run(n: int, queries: int, seed: int, directory: Path | None = None, batch: i
         for ef, over in ((64, 2.0), (256, 2.0), (128, 1.0)):  # what the defaults buy
             store._search_params = edge_search_params(replace(plan, search_ef=ef, oversampling=over))
             ms, r = [], []
+            for q in warm[:20]:
+                store.search(q, TOP_K)
             for i, q in enumerate(qimg[:100]):
                 t = time.perf_counter()
                 hits = store.search(q, TOP_K)
@@ -453,6 +498,24 @@ def table(r: MillionResult) -> str:
         f"| {ratio(lat['store'], lat['exact100k'])} |",
         f"| image search, 1 of 10 categories, ms p50 / p95 | {ms(lat['store_f'])} | {ms(lat['exact100k_f'])} "
         f"| {ratio(lat['store_f'], lat['exact100k_f'])} |",
+        *(
+            [
+                f"| the same on numpy with one BLAS thread: unfiltered / 1 of 10 categories, ms p50 "
+                f"| — | {lat['exact100k_1t'][0]:.2f} / {lat['exact100k_f_1t'][0]:.2f} | "
+                f"{ratio(lat['store'], lat['exact100k_1t'])} / "
+                f"{ratio(lat['store_f'], lat['exact100k_f_1t'])} |"
+            ]
+            if "exact100k_1t" in lat
+            else []
+        ),
+        *(
+            [
+                f"| image search, the same queries a second time, ms p50 / p95 | {ms(lat['store_again'])} "
+                f"| — | — |"
+            ]
+            if "store_again" in lat
+            else []
+        ),
         f"| recall@10 vs exact over all {r.n:,}, unfiltered / filtered "
         f"| {r.recall['unfiltered']:.3f} / {r.recall['filtered']:.3f} | 1 / 1 | — |",
         f"| word search (3 routes, top {WORD_K} each) ms p50 / p95 | {ms(w['all routes'])} "
