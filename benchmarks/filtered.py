@@ -76,6 +76,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from lookalike.config import Settings
+    from lookalike.result_shape import ResultShape
     from lookalike.search import SearchService
     from lookalike.shop_filter import ShopFilter
     from lookalike.store.base import PointFilter, Schema
@@ -116,12 +117,14 @@ def main() -> None:
             flt = PointFilter(category=category, shop=shop)
             runs[f"store: {name}"] = lambda q, flt=flt: store.search(q, TOP_K, flt)
             runs[f"image search: {name}"] = lambda q, c=category, s=shop: service.search_vector(
-                q, TOP_K, c, shop=s
+                q, TOP_K, c, shape=ResultShape(shop=s)
             )
-        runs["image search: families"] = lambda q: service.search_vector(q, TOP_K, families=True)
-        runs["image search: diverse"] = lambda q: service.search_vector(q, TOP_K, diverse=True)
+        families, diverse = ResultShape(families=True), ResultShape(diverse=True)
+        runs["image search: families"] = lambda q: service.search_vector(q, TOP_K, shape=families)
+        runs["image search: diverse"] = lambda q: service.search_vector(q, TOP_K, shape=diverse)
+        in_stock_families = ResultShape(shop=ShopFilter(in_stock=True), families=True)
         runs["image search: in stock + families"] = lambda q: service.search_vector(
-            q, TOP_K, shop=ShopFilter(in_stock=True), families=True
+            q, TOP_K, shape=in_stock_families
         )
         for q in queries[:10]:  # warm-up
             for run in runs.values():

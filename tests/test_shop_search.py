@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from lookalike.cli import app
 from lookalike.config import Settings
+from lookalike.result_shape import ResultShape
 from lookalike.search import ImageQuery, SearchService
 from lookalike.shop_filter import FilterError, ShopFilter
 
@@ -94,23 +95,25 @@ def test_filters_hold_for_every_hit_and_fill_top_k(shop) -> None:
     q = photo(catalog, "blue-hoodie")
     everything = svc.search_image(q, top_k=20, region="whole")
     assert ids(everything)[0] == "blue-hoodie"
-    in_stock = svc.search_image(q, top_k=20, region="whole", shop=ShopFilter(in_stock=True))
+    in_stock = svc.search_image(
+        q, top_k=20, region="whole", shape=ResultShape(shop=ShopFilter(in_stock=True))
+    )
     assert "blue-hoodie" not in ids(in_stock)
     assert all(h.product.offer.availability == "in_stock" for h in in_stock)
     expected = sum(1 for o in OFFERS.values() if o.get("availability") == "in stock")
     assert len(in_stock) == expected  # not fewer: the filter ran inside Qdrant
-    cheap = svc.search_image(q, top_k=5, region="whole", shop=ShopFilter(max_price=40))
+    cheap = svc.search_image(q, top_k=5, region="whole", shape=ResultShape(ShopFilter(max_price=40)))
     assert len(cheap) == 5 and all(
         h.product.offer.price is not None and h.product.offer.price <= 40 for h in cheap
     )
     assert "red-dwarf-red-paint" not in ids(
-        svc.search_image(q, 20, region="whole", shop=ShopFilter(min_price=0))
+        svc.search_image(q, 20, region="whole", shape=ResultShape(ShopFilter(min_price=0)))
     )
     assert "red-dwarf-red-paint" in ids(
-        svc.search_image(q, 20, region="whole", shop=ShopFilter(brand="Nebula"))
+        svc.search_image(q, 20, region="whole", shape=ResultShape(ShopFilter(brand="Nebula")))
     )
     both = svc.search_image(
-        q, 20, category="Hoodies", region="whole", shop=ShopFilter(in_stock=True, min_price=40)
+        q, 20, category="Hoodies", region="whole", shape=ResultShape(ShopFilter(in_stock=True, min_price=40))
     )
     assert sorted(ids(both)) == ["black-hoodie", "white-hoodie"]
 
@@ -118,18 +121,21 @@ def test_filters_hold_for_every_hit_and_fill_top_k(shop) -> None:
 def test_filters_in_every_mode(shop) -> None:
     svc, catalog = shop
     flt = ShopFilter(in_stock=True, max_price=40)
+    shape = ResultShape(shop=flt)
     q = photo(catalog, "mustard-hoodie")
 
     def ok(hits) -> bool:
         return bool(hits) and all(flt.matches({**h.product.offer.payload()}) for h in hits)
 
-    assert ok(svc.search_image(q, 5, shop=flt))  # region auto
-    assert ok(svc.search_image(q, 5, region="0,0,0.8,0.8", shop=flt))
-    assert ok(svc.search_text("yellow shoe", 5, shop=flt))
-    assert ok(svc.search_combined(q, "yellow", top_k=5, region="whole", shop=flt))
-    assert ok(svc.similar(["white-hoodie"], top_k=5, shop=flt))
+    assert ok(svc.search_image(q, 5, shape=shape))  # region auto
+    assert ok(svc.search_image(q, 5, region="0,0,0.8,0.8", shape=shape))
+    assert ok(svc.search_text("yellow shoe", 5, shape=shape))
+    assert ok(svc.search_combined(q, "yellow", top_k=5, region="whole", shape=shape))
+    assert ok(svc.similar(["white-hoodie"], top_k=5, shape=shape))
     assert all(ok(g.hits) for g in svc.search_regions(q, max_products=2, top_k=3, shop=flt))
-    [answer, bad] = svc.search_batch([ImageQuery(q, 5, shop=flt), ImageQuery(b"not an image", 5, shop=flt)])
+    [answer, bad] = svc.search_batch(
+        [ImageQuery(q, 5, shape=shape), ImageQuery(b"not an image", 5, shape=shape)]
+    )
     assert ok(answer) and isinstance(bad, Exception)
 
 
@@ -138,7 +144,7 @@ def test_families_show_each_family_once_with_its_variants(shop) -> None:
     q = photo(catalog, "white-hoodie")
     plain = ids(svc.search_image(q, top_k=6, region="whole"))
     assert sum(p.endswith("hoodie") for p in plain) >= 3  # hoodies crowd the page without families
-    hits = svc.search_image(q, top_k=6, region="whole", families=True)
+    hits = svc.search_image(q, top_k=6, region="whole", shape=ResultShape(families=True))
     groups = [h.product.offer.item_group_id or h.product.product_id for h in hits]
     assert len(groups) == len(set(groups)) == 6
     first = hits[0]
@@ -146,12 +152,14 @@ def test_families_show_each_family_once_with_its_variants(shop) -> None:
     assert sorted(v.colour for v in first.variants) == ["black", "blue", "mustard"]
     assert all(v.point_id and v.product_id != "white-hoodie" for v in first.variants)
     # with a filter, variants that fail it are not listed
-    stocked = svc.search_image(q, top_k=3, region="whole", families=True, shop=ShopFilter(in_stock=True))
+    stocked = svc.search_image(
+        q, top_k=3, region="whole", shape=ResultShape(ShopFilter(in_stock=True), families=True)
+    )
     assert sorted(v.colour for v in stocked[0].variants) == ["black", "mustard"]
     # the same in the modes that rank in Python
-    text_hits = svc.search_text("hoodie", top_k=5, families=True)
+    text_hits = svc.search_text("hoodie", top_k=5, shape=ResultShape(families=True))
     assert sum(h.product.offer.item_group_id == "hoodie" for h in text_hits) == 1
-    similar = svc.similar(["yellow-plimsolls"], top_k=5, families=True)
+    similar = svc.similar(["yellow-plimsolls"], top_k=5, shape=ResultShape(families=True))
     assert len({h.product.offer.item_group_id or h.product.product_id for h in similar}) == len(similar)
 
 
@@ -167,7 +175,7 @@ def test_diverse_results_keep_the_best_match_first_and_spread_categories(shop) -
     svc, catalog = shop
     q = photo(catalog, "black-hoodie")
     plain = svc.search_image(q, top_k=5, region="whole")
-    diverse = svc.search_image(q, top_k=5, region="whole", diverse=True)
+    diverse = svc.search_image(q, top_k=5, region="whole", shape=ResultShape(diverse=True))
     assert ids(diverse)[0] == ids(plain)[0] == "black-hoodie" and len(diverse) == 5
     assert len({h.product.category for h in diverse}) >= len({h.product.category for h in plain})
     assert len(set(ids(diverse))) == 5
@@ -207,3 +215,12 @@ def test_cli_flags(shop, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_filters_are_filter_errors() -> None:
     with pytest.raises(FilterError, match="reversed"):
         ShopFilter(min_price=5, max_price=1)
+
+
+def test_result_shape_from_the_faces_options() -> None:
+    assert ResultShape.from_options() == ResultShape()  # nothing asked: no shop filter, not pooled
+    assert not ResultShape().pooled and ResultShape(diverse=True).pooled
+    shape = ResultShape.from_options(in_stock=True, max_price=40, families=True)
+    assert shape == ResultShape(ShopFilter(in_stock=True, max_price=40), families=True, diverse=False)
+    with pytest.raises(FilterError, match="reversed"):
+        ResultShape.from_options(min_price=5, max_price=1)

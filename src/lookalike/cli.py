@@ -19,6 +19,7 @@ from lookalike.errors import LookalikeError
 from lookalike.fetch import AddressPolicy, Fetcher, FetchLimits
 from lookalike.net import is_loopback
 from lookalike.records import Hit, IndexReport, RegionHits
+from lookalike.result_shape import ResultShape
 from lookalike.search import SearchService
 
 if TYPE_CHECKING:
@@ -105,11 +106,23 @@ def _price(price: float | None, currency: str | None) -> str:
     return "" if price is None else f"{price:.2f} {currency or ''}".strip()
 
 
-def _shop(in_stock: bool, min_price: float | None, max_price: float | None, brand: str | None):
-    """The shop filter the flags ask for (a FilterError, printed as any error, when they make no sense)."""
-    from lookalike.shop_filter import shop_filter
-
-    return shop_filter(in_stock=in_stock, min_price=min_price, max_price=max_price, brand=brand)
+def _shape(
+    in_stock: bool,
+    min_price: float | None,
+    max_price: float | None,
+    brand: str | None,
+    families: bool = False,
+    diverse: bool = False,
+) -> ResultShape:
+    """The result shape the flags ask for (a FilterError, printed as any error, when they make no sense)."""
+    return ResultShape.from_options(
+        in_stock=in_stock,
+        min_price=min_price,
+        max_price=max_price,
+        brand=brand,
+        families=families,
+        diverse=diverse,
+    )
 
 
 def _print_regions(groups: list[RegionHits], as_json: bool) -> None:
@@ -274,19 +287,18 @@ def search(
     where = box or region
     verdict: str | None = None  # the photo search's match line
     try:
-        shop = _shop(in_stock, min_price, max_price, brand)
-        shape = {"shop": shop, "families": families, "diverse": diverse}
+        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
         with _service() as svc:
             photo = None if image is None else _photo(image, svc.settings)
             name = image if isinstance(photo, bytes) else None
             if regions is not None and photo is not None:
                 groups = svc.search_regions(
-                    photo, max_products=regions, top_k=top_k, category=category, name=name, shop=shop
+                    photo, max_products=regions, top_k=top_k, category=category, name=name, shop=shape.shop
                 )
                 _print_regions(groups, as_json)
                 return
             if audio is not None:
-                hits = svc.search_audio(audio, top_k=top_k, category=category, shop=shop)
+                hits = svc.search_audio(audio, top_k=top_k, category=category, shop=shape.shop)
             elif photo is not None and text:
                 hits = svc.search_combined(
                     photo,
@@ -296,15 +308,15 @@ def search(
                     category=category,
                     region=where,
                     name=name,
-                    **shape,
+                    shape=shape,
                 )
             elif photo is not None:
                 hits = svc.search_image(
-                    photo, top_k=top_k, category=category, region=where, name=name, **shape
+                    photo, top_k=top_k, category=category, region=where, name=name, shape=shape
                 )
                 verdict = _match_line(svc, hits)
             else:
-                hits = svc.search_text(text or "", top_k=top_k, category=category, **shape)
+                hits = svc.search_text(text or "", top_k=top_k, category=category, shape=shape)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
@@ -356,17 +368,9 @@ def similar(
 ) -> None:
     """More like these products (and less like --unlike ones), from the index."""
     try:
-        shop = _shop(in_stock, min_price, max_price, brand)
+        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
         with _service() as svc:
-            hits = svc.similar(
-                product_id,
-                unlike,
-                top_k=top_k,
-                category=category,
-                shop=shop,
-                families=families,
-                diverse=diverse,
-            )
+            hits = svc.similar(product_id, unlike, top_k=top_k, category=category, shape=shape)
     except LookalikeError as exc:
         raise _fail(exc) from None
     _print_hits(hits, as_json)
@@ -383,7 +387,7 @@ def variants(
 ) -> None:
     """Other colours and sizes of a product: the products sharing its item_group_id."""
     try:
-        shop = _shop(in_stock, min_price, max_price, brand)
+        shop = _shape(in_stock, min_price, max_price, brand).shop
         with _service() as svc:
             found = svc.variants(product_id, shop=shop)
     except LookalikeError as exc:

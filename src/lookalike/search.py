@@ -33,6 +33,7 @@ from lookalike.images import load_image, to_rgb
 from lookalike.ingest import IngestOptions, index_catalog
 from lookalike.records import CollectionInfo, Hit, IndexReport, Product, RegionHits, Variant
 from lookalike.regions import Box
+from lookalike.result_shape import ResultShape
 from lookalike.shop_filter import ShopFilter
 from lookalike.store import PointFilter, Schema, ScoredPoint, VectorQuery, VectorStore, open_store
 from lookalike.words import vectors as word_vectors
@@ -55,17 +56,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ImageQuery:
-    """One photo query of a batch (SearchService.search_batch); `region` as in search_image, but
-    "whole" by default: finding the product inside the photo costs a search per candidate region."""
+    """One photo query of a batch (SearchService.search_batch); `region` and `shape` as in
+    search_image, but region "whole" by default: finding the product inside the photo costs a search
+    per candidate region."""
 
     image: ImageInput
     top_k: int = 10
     category: str | None = None
     region: Region = "whole"
     name: str | None = None
-    shop: ShopFilter | None = None
-    families: bool = False
-    diverse: bool = False
+    shape: ResultShape | None = None
 
 
 BatchAnswer = list[Hit] | LookalikeError  # the hits of one query, or why that query failed
@@ -259,40 +259,35 @@ class SearchService:
         region: Region = AUTO,
         name: str | None = None,
         *,
-        shop: ShopFilter | None = None,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape | None = None,
     ) -> list[Hit]:
         """Products that look most like `image`, best first, one hit per product.
 
         region "auto" (the default) also looks for the product inside the photo (a shelf, a table, a
         scene: see lookalike.regions) and each hit says where it matched; "whole" compares the whole
         photo only; a Box or "X,Y,W,H" (pixels, or fractions 0–1) searches that part of the photo.
-        `shop` narrows to in-stock / price / brand; `families` shows each product family once with its
-        other variants; `diverse` picks varied results (maximal marginal relevance).
+        `shape` narrows to in-stock / price / brand, shows each product family once with its other
+        variants, or picks varied results (see lookalike.result_shape).
         """
+        shape = shape or ResultShape()
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
         where = region_of(img, region)
         if where == WHOLE:
             vector, _ = self._region_vector(image, name, img, where)
-            hits = self.search_vector(
-                vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
-            )
+            hits = self.search_vector(vector, top_k=top_k, category=category, shape=shape)
             return self._judged(hits)
-        want = top_k * POOL if families or diverse else top_k
+        want = top_k * POOL if shape.pooled else top_k
         if isinstance(where, Box):  # the shopper's box, searched as locate searches its own crops
-            box, index = where, self.region_index(category, shop)
+            box, index = where, self.region_index(category, shape.shop)
             ranking = self._model_call(
                 image, name, lambda: regions.search_box(img, box, self.encoder, index, want)
             )
             hits = [replace(index.seen[pid], score=score, region=box) for pid, score in ranking]
         else:
-            located, best = self._locate(image, name, img, want, category, shop)
+            located, best = self._locate(image, name, img, want, category, shape.shop)
             hits = [replace(best[m.product_id], score=m.score, region=m.box) for m in located.matches]
-        return self._judged(
-            self._shape(hits, top_k, PointFilter(category=category, shop=shop), families, diverse)
-        )
+        return self._judged(self._shaped(hits, top_k, PointFilter(category=category, shop=shape.shop), shape))
 
     def _judged(self, hits: list[Hit]) -> list[Hit]:
         """Photo hits with their match verdict (lookalike.calibration); as they are when not calibrated."""
@@ -335,9 +330,7 @@ class SearchService:
                         q.category,
                         where,
                         q.name,
-                        shop=q.shop,
-                        families=q.families,
-                        diverse=q.diverse,
+                        shape=q.shape,
                     )
                     continue
                 parts.append((i, img, None))
@@ -349,7 +342,8 @@ class SearchService:
                 answers[i] = vector
             else:
                 searches.append((i, box, vector))
-        flts = {i: PointFilter(category=queries[i].category, shop=queries[i].shop) for i, _, _ in searches}
+        shapes = {i: queries[i].shape or ResultShape() for i, _, _ in searches}
+        flts = {i: PointFilter(category=queries[i].category, shop=shapes[i].shop) for i, _, _ in searches}
         first = self.store.search_batch(
             [VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, _, v in searches]
         )
@@ -360,7 +354,7 @@ class SearchService:
                 return points if limit == first else self.store.search(vector, limit, flt)
 
             q = queries[i]
-            hits = self._results(query, q.top_k, flts[i], q.families, q.diverse)
+            hits = self._results(query, q.top_k, flts[i], shapes[i])
             answers[i] = self._judged([replace(h, region=box) for h in hits] if box else hits)
         return [a if a is not None else LookalikeError("not answered") for a in answers]
 
@@ -466,23 +460,20 @@ class SearchService:
         top_k: int = 10,
         category: str | None = None,
         *,
-        shop: ShopFilter | None = None,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape | None = None,
     ) -> list[Hit]:
         """Products matching words: in the joint space where the encoder embeds text, else by the
         fused word routes (titles, ImageNet classes, colours); see `text_mode`."""
+        shape = shape or ResultShape()
         text = self._check_text(text)
         self._check_query(top_k, category)
         if Modality.TEXT in self.encoder.modalities:
             vector = self.encoder.embed_texts([text])[0]
-            return self.search_vector(
-                vector, top_k=top_k, category=category, shop=shop, families=families, diverse=diverse
-            )
-        flt = PointFilter(category=category, shop=shop)
-        want = top_k * POOL if families or diverse else top_k
+            return self.search_vector(vector, top_k=top_k, category=category, shape=shape)
+        flt = PointFilter(category=category, shop=shape.shop)
+        want = top_k * POOL if shape.pooled else top_k
         rankings = [(ranking, 1.0) for ranking in self._word_rankings(text, want * 3, flt)]
-        return self._shape(fuse_rankings(rankings, want), top_k, flt, families, diverse)
+        return self._shaped(fuse_rankings(rankings, want), top_k, flt, shape)
 
     def search_combined(
         self,
@@ -494,9 +485,7 @@ class SearchService:
         region: Region = AUTO,
         name: str | None = None,
         *,
-        shop: ShopFilter | None = None,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape | None = None,
     ) -> list[Hit]:
         """A photo refined by words ("…but in blue"); `weight` is the share of the words, 0..1.
         `region` picks the part of the photo as in search_image ("auto": where the product was found).
@@ -505,14 +494,15 @@ class SearchService:
         nearest products are re-scored: (1 - weight) · image similarity + weight · word similarity,
         the latter the mean cosine over the word routes (title, colour, ImageNet concepts).
         """
+        shape = shape or ResultShape()
         if not 0.0 <= weight <= 1.0:
             raise LookalikeError(f"weight must be between 0 and 1, not {weight}")
         text = self._check_text(text)
         self._check_query(top_k, category)
         img = self.load_query_image(image, name)
-        image_vec, box = self._region_vector(image, name, img, region_of(img, region), category, shop)
-        flt = PointFilter(category=category, shop=shop)
-        hits = self._combined(image_vec, text, weight, top_k, flt, families, diverse)
+        image_vec, box = self._region_vector(image, name, img, region_of(img, region), category, shape.shop)
+        flt = PointFilter(category=category, shop=shape.shop)
+        hits = self._combined(image_vec, text, weight, top_k, flt, shape)
         return [replace(h, region=box) for h in hits] if box else hits
 
     def _combined(
@@ -522,16 +512,14 @@ class SearchService:
         weight: float,
         top_k: int,
         flt: PointFilter,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape,
     ) -> list[Hit]:
+        """`flt` holds `shape.shop` (and the category): the filter every store query here runs with."""
         if Modality.TEXT in self.encoder.modalities:
             mixed = encoders.l2_normalise(
                 (1 - weight) * image_vec + weight * self.encoder.embed_texts([text])[0]
             )
-            return self.search_vector(
-                mixed, top_k, flt.category, shop=flt.shop, families=families, diverse=diverse
-            )
+            return self.search_vector(mixed, top_k, flt.category, shape=shape)
         candidates = self.store.search(image_vec, max(100, top_k * 10), flt)
         if not candidates:
             return []
@@ -548,7 +536,7 @@ class SearchService:
             for p in candidates
         ]
         rescored.sort(key=lambda p: p.score, reverse=True)
-        return self._results(lambda limit: rescored[:limit], top_k, flt, families, diverse)
+        return self._results(lambda limit: rescored[:limit], top_k, flt, shape)
 
     def search_audio(
         self,
@@ -567,7 +555,7 @@ class SearchService:
             )
         self._check_query(top_k, category)
         vec = encoder.embed_audio([audio])[0]
-        return self.search_vector(vec, top_k=top_k, category=category, shop=shop)
+        return self.search_vector(vec, top_k=top_k, category=category, shape=ResultShape(shop=shop))
 
     @property
     def modalities(self) -> frozenset[Modality]:
@@ -626,22 +614,19 @@ class SearchService:
         category: str | None = None,
         exclude_products: Sequence[str] = (),
         *,
-        shop: ShopFilter | None = None,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape | None = None,
     ) -> list[Hit]:
-        flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products), shop=shop)
-        if not families:
-            return self._results(
-                lambda limit: self.store.search(vector, limit, flt), top_k, flt, False, diverse
-            )
+        shape = shape or ResultShape()
+        flt = PointFilter(category=category, exclude_product_ids=tuple(exclude_products), shop=shape.shop)
+        if not shape.families:
+            return self._results(lambda limit: self.store.search(vector, limit, flt), top_k, flt, shape)
         # families: the store groups by item_group_id (Qdrant's group_by on a server); products without
         # a family come from a second query and the two rankings merge by score
-        want = top_k * POOL if diverse else top_k
+        want = top_k * POOL if shape.diverse else top_k
         grouped = [self._hit(p) for p in self.store.search_families(vector, want, flt)]
         alone = replace(flt, grouped=False)
         single = self._best_per_product(lambda limit: self.store.search(vector, limit, alone), want)
-        return self._shape(families_merge(grouped, single), top_k, flt, True, diverse)
+        return self._shaped(families_merge(grouped, single), top_k, flt, shape)
 
     def similar(
         self,
@@ -650,15 +635,14 @@ class SearchService:
         top_k: int = 10,
         category: str | None = None,
         *,
-        shop: ShopFilter | None = None,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape | None = None,
     ) -> list[Hit]:
         """More like these products, less like those: Qdrant's recommend over every view of each.
 
         Ids are taken once each (a positive wins over the same negative) and at most MAX_EXAMPLES in all:
         every id costs a store read, so a request repeating one id 700 times must not cost 700 reads.
         """
+        shape = shape or ResultShape()
         positive = list(dict.fromkeys(positive))
         negative = [n for n in dict.fromkeys(negative) if n not in positive]
         if not positive:
@@ -674,10 +658,12 @@ class SearchService:
         pos = [v for pid in positive for v in self._product_vectors(pid)]
         neg = [v for pid in negative for v in self._product_vectors(pid)]
         flt = PointFilter(
-            category=category, exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])), shop=shop
+            category=category,
+            exclude_product_ids=tuple(dict.fromkeys([*positive, *negative])),
+            shop=shape.shop,
         )
         query = lambda limit: self.store.recommend(pos, neg, limit, flt)  # noqa: E731
-        return self._results(query, top_k, flt, families, diverse)
+        return self._results(query, top_k, flt, shape)
 
     def _product_vectors(self, product_id: str) -> list[np.ndarray]:
         ids = [p.id for p in self.store.iter_points(PointFilter(product_id=product_id))]
@@ -724,27 +710,25 @@ class SearchService:
         query: Callable[[int], list[ScoredPoint]],
         top_k: int,
         flt: PointFilter,
-        families: bool = False,
-        diverse: bool = False,
+        shape: ResultShape,
     ) -> list[Hit]:
         """top_k hits from a point ranking: one per product, or per family; diverse: picked by MMR
         from POOL times as many candidates."""
-        if not (families or diverse):
+        if not shape.pooled:
             return self._best_per_product(query, top_k)
-        want = top_k * POOL if diverse else top_k
-        key = families_key if families else None
-        return self._shape(self._best_per_product(query, want, key), top_k, flt, families, diverse)
+        want = top_k * POOL if shape.diverse else top_k
+        key = families_key if shape.families else None
+        return self._shaped(self._best_per_product(query, want, key), top_k, flt, shape)
 
-    def _shape(
-        self, hits: list[Hit], top_k: int, flt: PointFilter, families: bool, diverse: bool
-    ) -> list[Hit]:
-        """Candidates (best first, one per product) → one per family, diverse picks, variants listed."""
-        if families:
+    def _shaped(self, hits: list[Hit], top_k: int, flt: PointFilter, shape: ResultShape) -> list[Hit]:
+        """Candidates (best first, one per product) → one per family, diverse picks, variants listed
+        (`flt`: the query's filter, which the listed variants pass too)."""
+        if shape.families:
             hits = families_collapse(hits)
-        if diverse and len(hits) > 1:
+        if shape.diverse and len(hits) > 1:
             hits = self._diversify(hits, top_k)
         hits = hits[:top_k]
-        return families_with_variants(self.store, hits, flt) if families else hits
+        return families_with_variants(self.store, hits, flt) if shape.families else hits
 
     def _diversify(self, hits: list[Hit], top_k: int) -> list[Hit]:
         """Maximal marginal relevance over the hits' image vectors (see lookalike.diverse)."""
@@ -829,7 +813,8 @@ class RegionIndex:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         f = self.flt
-        return self._keep(self.service.search_vector(vector, top_k=k, category=f.category, shop=f.shop))
+        shape = ResultShape(shop=f.shop)
+        return self._keep(self.service.search_vector(vector, top_k=k, category=f.category, shape=shape))
 
     def best(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
         store = self.service.store

@@ -10,10 +10,11 @@ import pytest
 
 from lookalike import ui
 from lookalike.config import Settings
+from lookalike.result_shape import ResultShape
 from lookalike.search import SearchService
 from lookalike.shop_filter import FilterError
 from lookalike.ui import regions as ui_regions
-from lookalike.ui.shop import other_colours, shop_options
+from lookalike.ui.shop import chosen_shape, other_colours
 
 from ..test_shop_search import shop_catalog
 
@@ -73,12 +74,13 @@ def test_other_colours_of_a_clicked_result(shop_ui) -> None:
     assert items == [] and "no other colours" in status
 
 
-def test_shop_options_and_the_tabs_build(shop_ui) -> None:
-    assert shop_options() == {"shop": None, "families": False, "diverse": False}
-    assert shop_options(True, 0, None, "  Acme ", True, False)["shop"].brand == "Acme"
-    assert shop_options(False, " ", "12,50")["shop"].max_price == 12.5  # empty box: no bound
+def test_chosen_shape_and_the_tabs_build(shop_ui) -> None:
+    assert chosen_shape() == ResultShape(shop=None, families=False, diverse=False)
+    shape = chosen_shape(True, 0, None, "  Acme ", True, False)
+    assert shape.shop.brand == "Acme" and shape.families and not shape.diverse
+    assert chosen_shape(False, " ", "12,50").shop.max_price == 12.5  # empty box: no bound
     with pytest.raises(FilterError, match="max price must be a number"):
-        shop_options(False, "", "cheap")
+        chosen_shape(False, "", "cheap")
     demo = ui.build_ui(shop_ui[0])
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"photo-in-stock", "photo-max-price", "words-brand", "photo-families", "other-colours"} <= ids

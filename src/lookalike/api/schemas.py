@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 from fastapi import Form, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from lookalike.result_shape import ResultShape
 from lookalike.search import MAX_REGIONS, MAX_TOP_K
-from lookalike.shop_filter import MAX_BRAND_CHARS, ShopFilter, shop_filter
+from lookalike.shop_filter import MAX_BRAND_CHARS
 
 TopK = Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many products to return.")]
 ProductId = Annotated[str, Path(min_length=1, description="A product id from the index.")]
@@ -61,9 +62,15 @@ class ShopFields(BaseModel):
     families: bool = Field(False, description="One result per product family, other variants listed.")
     diverse: bool = Field(False, description="Varied results (maximal marginal relevance).")
 
-    def shop(self) -> ShopFilter | None:
-        return shop_filter(
-            in_stock=self.in_stock, min_price=self.min_price, max_price=self.max_price, brand=self.brand
+    def result_shape(self) -> ResultShape:
+        """What SearchService takes (a FilterError when the price range is reversed)."""
+        return ResultShape.from_options(
+            in_stock=self.in_stock,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            brand=self.brand,
+            families=self.families,
+            diverse=self.diverse,
         )
 
 

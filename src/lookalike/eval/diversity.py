@@ -18,6 +18,7 @@ from tqdm import tqdm
 from lookalike.diverse import DEFAULT_LAMBDA
 from lookalike.eval.metrics import K, hit_rate_at_k, mean, relevance
 from lookalike.families import family_key
+from lookalike.result_shape import ResultShape
 
 if TYPE_CHECKING:
     from lookalike.search import SearchService
@@ -63,7 +64,7 @@ def diversity_eval(
     for diverse in (False, True):
         t0 = time.perf_counter()
         hits = [
-            service.search_vector(v, top_k=K, diverse=diverse)
+            service.search_vector(v, top_k=K, shape=ResultShape(diverse=diverse))
             for v in tqdm(vectors, desc="diverse" if diverse else "plain", disable=not progress, leave=False)
         ]
         runs[diverse] = (hits, time.perf_counter() - t0)

@@ -103,15 +103,17 @@ def more_like_this(
     *shop: Any,
 ) -> Found:
     """'More like this' from a clicked tile: Qdrant recommend from that product (`shop`: the tab's shop
-    controls, lookalike.ui.shop.shop_options)."""
-    from lookalike.ui.shop import shop_options
+    controls, lookalike.ui.shop.chosen_shape)."""
+    from lookalike.ui.shop import chosen_shape
 
     if index is None or not 0 <= index < len(ids):
         return [], list(ids), "Click a product to see more like it."
     product_id = ids[index]
     try:
-        options = shop_options(*shop)
-        hits = service.similar([product_id], top_k=int(top_k), category=chosen_category(category), **options)
+        shape = chosen_shape(*shop)
+        hits = service.similar(
+            [product_id], top_k=int(top_k), category=chosen_category(category), shape=shape
+        )
     except LookalikeError as exc:
         return [], [], fail(exc)
     return found_items(service, hits, f"like **{md(product_id)}**")
@@ -141,13 +143,13 @@ def run_example(
 
 # -- words ---------------------------------------------------------------------------------------------
 def search_words(service: SearchService, text: str, top_k: int, category: str | None, *shop: Any) -> Found:
-    """`shop`: the values of the tab's shop controls (lookalike.ui.shop.shop_options)."""
-    from lookalike.ui.shop import shop_options
+    """`shop`: the values of the tab's shop controls (lookalike.ui.shop.chosen_shape)."""
+    from lookalike.ui.shop import chosen_shape
 
     try:
-        options = shop_options(*shop)
+        shape = chosen_shape(*shop)
         hits = service.search_text(
-            text or "", top_k=int(top_k), category=chosen_category(category), **options
+            text or "", top_k=int(top_k), category=chosen_category(category), shape=shape
         )
     except LookalikeError as exc:
         return [], [], fail(exc)

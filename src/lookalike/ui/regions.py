@@ -61,16 +61,16 @@ def search_photo_at(
     *shop: Any,
 ) -> tuple[list, list[str], str, Annotation]:
     """Search by photo where the shopper asked; also the photo with the searched region drawn on it.
-    `shop`: the values of the tab's shop controls (lookalike.ui.shop.shop_options)."""
-    from lookalike.ui.shop import shop_options
+    `shop`: the values of the tab's shop controls (lookalike.ui.shop.chosen_shape)."""
+    from lookalike.ui.shop import chosen_shape
 
     if image is None:
         return [], [], "Add a photo: upload one, paste one or use the webcam.", None
     try:
-        options = shop_options(*shop)
+        shape = chosen_shape(*shop)
         img = query_image(service, image)
         hits = service.search_image(
-            img, top_k=int(top_k), category=chosen_category(category), region=_region(where, box), **options
+            img, top_k=int(top_k), category=chosen_category(category), region=_region(where, box), shape=shape
         )
     except LookalikeError as exc:
         return [], [], fail(exc), None

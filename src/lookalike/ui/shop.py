@@ -1,5 +1,5 @@
 """The shop controls of the search tabs (in stock, price range, brand, one per family, diverse) and the
-"Other colours" gallery; plain functions turn their values into SearchService options."""
+"Other colours" gallery; plain functions turn their values into the ResultShape SearchService takes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import gradio as gr
 
 from lookalike.catalog_service import CatalogService
 from lookalike.errors import LookalikeError
+from lookalike.result_shape import ResultShape
 from lookalike.search import SearchService
-from lookalike.shop_filter import FilterError, shop_filter
+from lookalike.shop_filter import FilterError
 from lookalike.ui.handlers import GalleryItem, fail, md
 
 
@@ -26,7 +27,7 @@ class ShopControls:
 
     @property
     def inputs(self) -> list[Any]:
-        """In the order shop_options takes them."""
+        """In the order chosen_shape takes them."""
         return [self.in_stock, self.min_price, self.max_price, self.brand, self.families, self.diverse]
 
 
@@ -66,22 +67,23 @@ def price_bound(value: object, name: str) -> float | None:
         raise FilterError(f"{name} must be a number, not {str(value)[:40]!r}") from None
 
 
-def shop_options(
+def chosen_shape(
     in_stock: bool = False,
     min_price: float | str | None = None,
     max_price: float | str | None = None,
     brand: str | None = None,
     families: bool = False,
     diverse: bool = False,
-) -> dict[str, Any]:
-    """The controls' values as search keyword arguments; a FilterError when the range makes no sense."""
-    shop = shop_filter(
+) -> ResultShape:
+    """The controls' values as the searches' ResultShape; a FilterError when the range makes no sense."""
+    return ResultShape.from_options(
         in_stock=bool(in_stock),
         min_price=price_bound(min_price, "min price"),
         max_price=price_bound(max_price, "max price"),
         brand=(brand or "").strip() or None,
+        families=families,
+        diverse=diverse,
     )
-    return {"shop": shop, "families": bool(families), "diverse": bool(diverse)}
 
 
 def other_colours(

@@ -105,24 +105,17 @@ async def search_image(
         body = await json_body(request, ImageSearchIn)
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         top_k, category, region, box = body.top_k, body.category, body.region, body.box
-        shape = body
+        fields: ShopFields = body
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
-        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
-    shop = shape.shop()
+        fields = _shop_fields(in_stock, min_price, max_price, brand, families, diverse)
+    shape = fields.result_shape()
     name, data = await read_image(source, limit, fetches)
     where = query_region(region, box)
 
     def work() -> list[Hit]:
         return service.search_image(
-            data,
-            top_k=top_k,
-            category=clean_category(category),
-            region=where,
-            name=name,
-            shop=shop,
-            families=shape.families,
-            diverse=shape.diverse,
+            data, top_k=top_k, category=clean_category(category), region=where, name=name, shape=shape
         )
 
     return judged_out(service, await runner.run(work), started)
@@ -155,13 +148,13 @@ async def search_regions(
         body = await json_body(request, RegionsSearchIn)
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         max_products, top_k, category = body.max_products, body.top_k, body.category
-        shape = body
+        fields: ShopFields = body
         if body.families or body.diverse:
             raise HTTPException(422, "families and diverse are not offered for products in a photo")
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
-        shape = _shape(in_stock, min_price, max_price, brand)
-    shop = shape.shop()
+        fields = _shop_fields(in_stock, min_price, max_price, brand)
+    shop = fields.result_shape().shop
     name, data = await read_image(source, limit, fetches)
     groups = await runner.run(
         lambda: service.search_regions(
@@ -181,15 +174,10 @@ async def search_text(query: TextQuery, service: Service, runner: Searches) -> S
     """Products matching words: in the encoder's joint space where it embeds text, otherwise
     through product titles, recognised object classes and colour names (see /health text_search)."""
     started = time.perf_counter()
-    shop = query.shop()
+    shape = query.result_shape()
     hits = await runner.run(
         lambda: service.search_text(
-            query.text,
-            top_k=query.top_k,
-            category=clean_category(query.category),
-            shop=shop,
-            families=query.families,
-            diverse=query.diverse,
+            query.text, top_k=query.top_k, category=clean_category(query.category), shape=shape
         )
     )
     return hits_out(hits, started)
@@ -229,11 +217,11 @@ async def search_combined(
         source = ImageSource(b64=body.image_b64, url=body.image_url)
         text, weight, top_k, category = body.text, body.weight, body.top_k, body.category
         region, box = body.region, body.box
-        shape: ShopFields = body
+        fields: ShopFields = body
     else:
         source = ImageSource(file=file, b64=image_b64, url=image_url)
-        shape = _shape(in_stock, min_price, max_price, brand, families, diverse)
-    shop = shape.shop()
+        fields = _shop_fields(in_stock, min_price, max_price, brand, families, diverse)
+    shape = fields.result_shape()
     if not text:
         raise HTTPException(422, "text is required: the words that refine the photo")
     words = text
@@ -249,9 +237,7 @@ async def search_combined(
             category=clean_category(category),
             region=where,
             name=name,
-            shop=shop,
-            families=shape.families,
-            diverse=shape.diverse,
+            shape=shape,
         )
 
     return hits_out(await runner.run(work), started)
@@ -293,9 +279,7 @@ async def search_batch(
                 clean_category(q.category),
                 query_region(q.region, q.box),
                 got[0],
-                shop=q.shop(),
-                families=q.families,
-                diverse=q.diverse,
+                shape=q.result_shape(),
             ),
         )
         for i, (q, got) in enumerate(zip(body.queries, images, strict=True))
@@ -356,29 +340,21 @@ async def similar(
     negative: Annotated[list[str], Query(description="Product ids to steer away from.")] = [],  # noqa: B006
     top_k: Annotated[int, Query(ge=1, le=MAX_TOP_K)] = 10,
     category: Annotated[str | None, Query(description="Only products of this category.")] = None,
-    shape: Annotated[ShopFields, Query()] = ShopFields(),  # noqa: B008 - FastAPI's query model
+    fields: Annotated[ShopFields, Query()] = ShopFields(),  # noqa: B008 - FastAPI's query model
 ) -> SearchOut:
     """More like this product (and `positive` ones), less like `negative` ones: Qdrant recommend.
     Shop filters, `families` and `diverse` as query parameters (`?in_stock=true&max_price=50`)."""
     started = time.perf_counter()
     reject_unknown(request, {"positive", "negative", "top_k", "category", *ShopFields.model_fields})
     pos = [product_id, *positive]  # the service takes each id once, at most MAX_EXAMPLES in all (422)
-    shop = shape.shop()
+    shape = fields.result_shape()
     hits = await runner.run(
-        lambda: service.similar(
-            pos,
-            negative,
-            top_k=top_k,
-            category=clean_category(category),
-            shop=shop,
-            families=shape.families,
-            diverse=shape.diverse,
-        )
+        lambda: service.similar(pos, negative, top_k=top_k, category=clean_category(category), shape=shape)
     )
     return hits_out(hits, started)
 
 
-def _shape(
+def _shop_fields(
     in_stock: bool,
     min_price: float | None,
     max_price: float | None,
