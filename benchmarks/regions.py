@@ -231,12 +231,17 @@ def methods(b: Bench, quick: bool, sweep: Sequence[dict] = ()) -> dict[str, Meth
     return m
 
 
+def _f(scores: dict[str, float], key: str) -> str:
+    return f"{scores[key]:.3f}" if key in scores else "—"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one scene per photo and kind (default two)")
     ap.add_argument("--half", choices=("tune", "test"), default="test")
     ap.add_argument("--runtime", choices=("auto", "onnx", "torch"), default="auto", help="model runtime")
     ap.add_argument("--only", default="", help="comma-separated method name prefixes, e.g. '(a),(e)'")
+    ap.add_argument("--kinds", default="", help="only these query sets, e.g. 'multi' (tuning)")
     ap.add_argument("--per-photo", type=int, default=0, help="scenes per photo and kind (overrides --quick)")
     ap.add_argument(
         "--sweep", default="", help="tuning: JSON list of RegionSettings overrides, e.g. '[{\"crops\": 5}]'"
@@ -255,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with SearchService(settings, encoder=encoder) as service:
             service.index(catalog)
             sets = build_sets(files, photos, args.half, per_photo)
+            if args.kinds:
+                keep = {k.strip() for k in args.kinds.split(",")}
+                sets = {k: v for k, v in sets.items() if k in keep or k == "single"}
             sizes = {k: len(v.images) for k, v in sets.items()}
             print(f"queries ({args.half} half): {sizes}", file=sys.stderr)
             bench = Bench(service)
@@ -286,8 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for name, s, p50, e50 in rows:
         print(
-            f"| {name} | {s['single@1']:.3f} | {s['single@5']:.3f} | {s['phone@1']:.3f} | {s['multi@1']:.3f} "
-            f"| {s['same@1']:.3f} | {s['clean@1']:.3f} | {p50 * 1000:.0f} | {p50 / e50:.2f} |"
+            f"| {name} | {_f(s, 'single@1')} | {_f(s, 'single@5')} | {_f(s, 'phone@1')} | {_f(s, 'multi@1')} "
+            f"| {_f(s, 'same@1')} | {_f(s, 'clean@1')} | {p50 * 1000:.0f} | {p50 / e50:.2f} |"
         )
     return 0
 

@@ -142,7 +142,9 @@ def test_a_box_drawn_with_two_clicks_is_searched_and_shown(page, demo_catalog: P
     scene.image.save(photo)
     truth = files[scene.products[0].source].product_id
     page.set_input_files("#query-image input[type=file]", str(photo))
-    wait_for_text(page, "#photo-status", r"look like your photo")
+    # the automatic search of the whole scene answers first (this scene's wine bottle is one that
+    # localisation misses: "we don't seem to carry this"); the box drawn next is what is tested
+    wait_for_text(page, "#photo-status", r"look like your photo|seem to carry")
 
     img = page.locator("#query-image img").first
     shown = img.bounding_box()
