@@ -216,19 +216,27 @@ def centre_pool(fmap: np.ndarray, sigma: float) -> np.ndarray:
     return l2_normalise(vector[None, :])[0]
 
 
-def whole_and_crop_vectors(
-    encoder: Encoder, image: Image.Image, boxes: Sequence[Box], sigma: float, side: int = 224
+def photo_vectors(
+    encoder: Encoder,
+    image: Image.Image,
+    boxes: Sequence[Box],
+    sigma: float,
+    whole: bool = True,
+    side: int = 224,
 ) -> np.ndarray:
-    """The whole photo's vector (as `embed_images` gives it) and each box's crop, in one batch.
+    """The whole photo's vector first (as `embed_images` gives it; left out when not `whole`), then
+    each box's crop, in one batch.
 
     With a feature map, crops are pooled towards their centre (`centre_pool`); other encoders
     embed every crop as a photo."""
-    parts = [image] + [image.crop(b.corners()) for b in boxes]
+    parts = ([image] if whole else []) + [image.crop(b.corners()) for b in boxes]
     if not isinstance(encoder, FeatureMapEncoder) or sigma <= 0:
         return encoder.embed_images(parts)
     maps = encoder.feature_maps(parts, side, pad=True)
-    whole = l2_normalise(maps[0].mean(axis=(1, 2))[None, :])
-    return np.concatenate([whole] + [centre_pool(m, sigma)[None, :] for m in maps[1:]])
+    vectors = [centre_pool(m, sigma) for m in (maps[1:] if whole else maps)]
+    if whole:
+        vectors.insert(0, l2_normalise(maps[0].mean(axis=(1, 2))[None, :])[0])
+    return np.stack(vectors)
 
 
 def middle(image: Image.Image, margin: float) -> Image.Image:
@@ -374,7 +382,7 @@ def region_vector(
 ) -> np.ndarray:
     """The vector `locate` gives the crop `box` (pooled towards its middle)."""
     s = settings or RegionSettings()
-    return whole_and_crop_vectors(encoder, image, [box], s.centre_sigma)[1]
+    return photo_vectors(encoder, image, [box], s.centre_sigma, whole=False)[0]
 
 
 def search_box(
@@ -414,7 +422,7 @@ def locate(
             boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
-    vectors = whole_and_crop_vectors(encoder, image, boxes, s.centre_sigma)
+    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
     results = [RegionResult(None, index.search(vectors[0], top_k))] + [
         RegionResult(b, search_crop(image, b, v, index, top_k, s))
         for v, b in zip(vectors[1:], boxes, strict=True)
