@@ -310,7 +310,7 @@ class SearchService:
                 f"a batch holds at most {limit} queries, not {len(queries)} (LOOKALIKE_MAX_BATCH)"
             )
         answers: list[BatchAnswer | None] = [None] * len(queries)
-        parts: list[tuple[int, Image.Image, Box | None]] = []  # query index, image to embed, its box
+        parts: list[tuple[int, Image.Image]] = []  # query index, whole photo to embed
         pixels = 0
         for i, q in enumerate(queries):
             try:
@@ -333,21 +333,19 @@ class SearchService:
                         shape=q.shape,
                     )
                     continue
-                parts.append((i, img, None))
+                parts.append((i, img))
             except LookalikeError as exc:
                 answers[i] = exc
-        searches: list[tuple[int, Box | None, np.ndarray]] = []
-        for (i, _, box), vector in zip(parts, self._embed_parts(queries, parts), strict=True):
+        searches: list[tuple[int, np.ndarray]] = []
+        for (i, _), vector in zip(parts, self._embed_parts(queries, parts), strict=True):
             if isinstance(vector, LookalikeError):
                 answers[i] = vector
             else:
-                searches.append((i, box, vector))
-        shapes = {i: queries[i].shape or ResultShape() for i, _, _ in searches}
-        flts = {i: PointFilter(category=queries[i].category, shop=shapes[i].shop) for i, _, _ in searches}
-        first = self.store.search_batch(
-            [VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, _, v in searches]
-        )
-        for (i, box, vector), points in zip(searches, first, strict=True):
+                searches.append((i, vector))
+        shapes = {i: queries[i].shape or ResultShape() for i, _ in searches}
+        flts = {i: PointFilter(category=queries[i].category, shop=shapes[i].shop) for i, _ in searches}
+        first = self.store.search_batch([VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, v in searches])
+        for (i, vector), points in zip(searches, first, strict=True):
             # _best_per_product asks for top_k * 3 points first: the batch answered that; it asks for
             # more only when those hold too few distinct products, and then searches on its own
             def query(limit: int, vector=vector, points=points, flt=flts[i], first=queries[i].top_k * 3):
@@ -355,23 +353,23 @@ class SearchService:
 
             q = queries[i]
             hits = self._results(query, q.top_k, flts[i], shapes[i])
-            answers[i] = self._judged([replace(h, region=box) for h in hits] if box else hits)
+            answers[i] = self._judged(hits)
         return [a if a is not None else LookalikeError("not answered") for a in answers]
 
     def _embed_parts(
-        self, queries: Sequence[ImageQuery], parts: list[tuple[int, Image.Image, Box | None]]
+        self, queries: Sequence[ImageQuery], parts: list[tuple[int, Image.Image]]
     ) -> list[np.ndarray | LookalikeError]:
         """Every part's vector from one encoder call; if the model refuses the batch, image by image,
         so that one photo it cannot take fails alone."""
         if not parts:
             return []
         try:
-            return list(self.encoder.embed_images([img for _, img, _ in parts]))
+            return list(self.encoder.embed_images([img for _, img in parts]))
         except LookalikeError:
             raise  # the model itself is unavailable: no query can be answered
         except Exception:  # noqa: BLE001 - find the photo the model could not take
             vectors: list[np.ndarray | LookalikeError] = []
-            for i, img, _ in parts:
+            for i, img in parts:
                 q = queries[i]
                 try:
                     vectors.append(
