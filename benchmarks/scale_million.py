@@ -385,30 +385,27 @@ def run(n: int, queries: int, seed: int, directory: Path | None = None, batch: i
             t = time.perf_counter()
             store.search(q, TOP_K)
             lat["store_again"].append(time.perf_counter() - t)
+
+        def time_exact(suffix: str) -> None:
+            """numpy brute force over the 100k sample, unfiltered then within the query's category."""
+            lat["exact100k" + suffix], lat["exact100k_f" + suffix] = [], []
+            for q in qimg:
+                t = time.perf_counter()
+                _exact(sample_img, q, TOP_K)
+                lat["exact100k" + suffix].append(time.perf_counter() - t)
+            for q, qc in zip(qimg, qcat, strict=True):
+                t = time.perf_counter()
+                by_cat[qc][_exact(cat_img[qc], q, TOP_K)]
+                lat["exact100k_f" + suffix].append(time.perf_counter() - t)
+
         for q in warm:
             _exact(sample_img, q, TOP_K)
-        for q in qimg:
-            t = time.perf_counter()
-            _exact(sample_img, q, TOP_K)
-            lat["exact100k"].append(time.perf_counter() - t)
-        for q, qc in zip(qimg, qcat, strict=True):
-            t = time.perf_counter()
-            by_cat[qc][_exact(cat_img[qc], q, TOP_K)]
-            lat["exact100k_f"].append(time.perf_counter() - t)
+        time_exact("")
         # numpy's BLAS splits one matmul over both cores; on a loaded machine waking its second thread
         # costs a scheduler tick (a flat 8 ms on a 10k matrix that takes 0.8 ms idle), so the baseline
         # is timed on one thread too, like the store's query
         with _one_blas_thread():
-            for key, suffix in (("exact100k", "_1t"), ("exact100k_f", "_1t")):
-                lat[key + suffix] = []
-            for q in qimg:
-                t = time.perf_counter()
-                _exact(sample_img, q, TOP_K)
-                lat["exact100k_1t"].append(time.perf_counter() - t)
-            for q, qc in zip(qimg, qcat, strict=True):
-                t = time.perf_counter()
-                by_cat[qc][_exact(cat_img[qc], q, TOP_K)]
-                lat["exact100k_f_1t"].append(time.perf_counter() - t)
+            time_exact("_1t")
         res.latency = {k: _pct(v) for k, v in lat.items()}
         res.recall = {"unfiltered": float(np.mean(rec)), "filtered": float(np.mean(rec_f))}
         log(f"image search {res.latency} recall {res.recall}")
