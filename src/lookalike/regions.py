@@ -27,6 +27,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from lookalike import proposals
 from lookalike.encoders.base import Encoder, l2_normalise
 from lookalike.errors import LookalikeError
 from lookalike.words import colours
@@ -354,6 +355,8 @@ class RegionSettings:
     overlap: float = 0.5
     crops: int = 4  # distinct windows re-encoded as crops
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
+    coverage: float = 0.15  # a window pays this × (its part already covered by chosen ones) ** gamma
+    coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
@@ -418,8 +421,11 @@ def locate(
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
             pooled = pooled_vectors(encoder, image, boxes, s.side)
-            proposals = [RegionResult(b, h) for b, h in zip(boxes, index.best(pooled), strict=True)]
-            boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
+            best = index.best(pooled)
+            chosen = proposals.choose(
+                boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
+            )
+            boxes = [boxes[i] for i in chosen]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
     vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
