@@ -344,6 +344,10 @@ class RegionIndex(Protocol):
         histogram; empty when the index keeps none."""
         ...
 
+    def vector(self, product_id: str) -> np.ndarray | None:
+        """The stored image vector of the product's best-scoring view so far (None: not seen)."""
+        ...
+
 
 @dataclass(frozen=True)
 class RegionSettings:
@@ -357,6 +361,10 @@ class RegionSettings:
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
     coverage: float = 0.15  # a window pays this × (its part already covered by chosen ones) ** gamma
     coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
+    refine: int = 1  # the first chosen windows tightened around their product (proposals.refine)
+    refine_iou: float = 0.5  # a tightened box overlaps its window at least this much
+    refine_cells: int = 3  # and is at least this many feature-map cells a side
+    refine_pad: float = 0.05  # grown by this much of its size on each side
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
@@ -401,6 +409,21 @@ def search_box(
     return search_crop(image, box, region_vector(image, box, encoder, s), index, k, s)
 
 
+def _tightened(
+    fmap: np.ndarray,
+    size: tuple[int, int],
+    window: Box,
+    product_id: str,
+    index: RegionIndex,
+    s: RegionSettings,
+) -> Box:
+    """`window` tightened around the product it matched best (unchanged when the index has no vector)."""
+    vector = index.vector(product_id)
+    if vector is None:
+        return window
+    return proposals.refine(fmap, size, window, vector, s.refine_iou, s.refine_cells, s.refine_pad)
+
+
 def locate(
     image: Image.Image,
     encoder: Encoder,
@@ -420,12 +443,15 @@ def locate(
     if has_regions(image.size):
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
-            pooled = pooled_vectors(encoder, image, boxes, s.side)
-            best = index.best(pooled)
+            fmap = encoder.feature_maps([image], s.side, pad=False)[0]
+            best = index.best(pool(fmap, boxes, image.size))
             chosen = proposals.choose(
                 boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
             )
-            boxes = [boxes[i] for i in chosen]
+            boxes = [
+                _tightened(fmap, image.size, boxes[i], best[i][0][0], index, s) if n < s.refine else boxes[i]
+                for n, i in enumerate(chosen)
+            ]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
     vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
