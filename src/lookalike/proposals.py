@@ -53,7 +53,7 @@ def choose(
     image_size: tuple[int, int],
     n: int,
     nms_iou: float = 0.5,
-    coverage: float = 0.15,
+    coverage: float = 0.2,
     gamma: float = 0.5,
 ) -> list[int]:
     """Indices of up to `n` windows to re-encode, in the order chosen.
@@ -148,3 +148,39 @@ def _spans(cells: int, min_cells: int) -> tuple[np.ndarray, np.ndarray]:
     pairs = [(a, b) for a in range(cells) for b in range(a + least, cells + 1)]
     starts, ends = zip(*pairs, strict=True)
     return np.array(starts), np.array(ends)
+
+
+def merge(
+    boxes: Sequence[Box],
+    best: Sequence[Sequence[tuple[str, float]]],
+    i: int,
+    within: float = 0.05,
+    link_iou: float = 0.0,
+) -> Box:
+    """Window i moved to the score-weighted mean of the windows that agree with it: same best product,
+    a score within `within` of its own, overlapping it more than `link_iou` (window i among them).
+
+    The best-scoring window often holds only part of its product (a corner, a side), and its
+    neighbours that found the same product hold other parts; their mean sits on the product (weighted
+    box fusion). `within` 0 leaves the window as it is.
+    """
+    from lookalike.regions import Box  # regions imports this module
+
+    window = boxes[i]
+    if within <= 0 or not best[i]:
+        return window
+    pid, score = best[i][0]
+    members = [
+        j
+        for j, h in enumerate(best)
+        if h and h[0][0] == pid and h[0][1] >= score - within and (j == i or boxes[j].iou(window) > link_iou)
+    ]
+    weights = np.array([best[j][0][1] for j in members], dtype=np.float64)
+    if weights.min() <= 0:  # cosine scores can be negative: weigh them equally then
+        weights = np.ones_like(weights)
+    weights /= weights.sum()
+    edges = np.array(
+        [[boxes[j].x, boxes[j].y, boxes[j].x + boxes[j].w, boxes[j].y + boxes[j].h] for j in members]
+    )
+    left, top, right, bottom = weights @ edges
+    return Box(round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top)))

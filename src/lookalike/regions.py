@@ -8,7 +8,9 @@ photo", `group` keeps the best few regions whose boxes and products differ (non-
 
 Candidate windows (squares, tall and wide ones, at three sizes) are scored cheaply from one forward
 pass at a higher resolution (`pooled_vectors`: the encoder's feature map, mean-pooled over the cells of
-each box) with one batched store query; the best few distinct windows are then re-encoded as crops.
+each box) with one batched store query; a few windows are then chosen (`proposals.choose`: by score,
+each paying for the part of it the chosen ones already cover, so every product in the photo gets one),
+the best one is tightened around its product (`proposals.refine`), and they are re-encoded as crops.
 A crop still holds clutter in its corners (a product is rarely a rectangle), so its feature map is
 pooled with more weight at the centre (`centre_pool`), and its hits are re-ranked by colour: the
 histogram of the crop's middle against each candidate's stored colour histogram. Clutter and photo
@@ -359,12 +361,14 @@ class RegionSettings:
     overlap: float = 0.5
     crops: int = 4  # distinct windows re-encoded as crops
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
-    coverage: float = 0.15  # a window pays this × (its part already covered by chosen ones) ** gamma
+    coverage: float = 0.2  # a window pays this × (its part already covered by chosen ones) ** gamma
     coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
     refine: int = 1  # the first chosen windows tightened around their product (proposals.refine)
     refine_iou: float = 0.5  # a tightened box overlaps its window at least this much
     refine_cells: int = 3  # and is at least this many feature-map cells a side
     refine_pad: float = 0.05  # grown by this much of its size on each side
+    merge_within: float = 0.05  # the other chosen windows move to the mean of the windows that found
+    merge_iou: float = 0.0  # their product within this score (0 = off) and overlap them more than this
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
@@ -433,8 +437,9 @@ def locate(
 ) -> Located:
     """Products in `image`, wherever they are in it.
 
-    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query;
-    the best few distinct windows are cut out and encoded in one batch with the whole photo; each is
+    Grid windows are scored from one feature map (`pool`) in one batched store query; a few
+    windows spread over the photo are chosen (`proposals.choose`), the first tightened around its
+    product (`proposals.refine`), cut out and encoded in one batch with the whole photo; each is
     searched (crops re-ranked by colour: `search_crop`) and the results fused. Without a feature map
     (another encoder) the square windows are all encoded as crops.
     """
@@ -449,7 +454,9 @@ def locate(
                 boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
             )
             boxes = [
-                _tightened(fmap, image.size, boxes[i], best[i][0][0], index, s) if n < s.refine else boxes[i]
+                _tightened(fmap, image.size, boxes[i], best[i][0][0], index, s)
+                if n < s.refine
+                else proposals.merge(boxes, best, i, s.merge_within, s.merge_iou)
                 for n, i in enumerate(chosen)
             ]
         else:
