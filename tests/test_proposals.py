@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
 import pytest
 
 from lookalike import proposals, regions
@@ -78,46 +77,6 @@ def test_merge_moves_a_window_to_the_mean_of_the_windows_that_found_its_product(
     assert proposals.merge(boxes[:2], weaker, 0, within=0.5) == Box(17, 0, 100, 100)
 
 
-def _map_with_a_product(
-    rows: int, cols: int, where: tuple[int, int, int, int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """A [channels, rows, cols] feature map of clutter with a product's features in cells `where`
-    (r0, r1, c0, c1), and the product's vector."""
-    rng = np.random.default_rng(0)
-    fmap = np.abs(rng.normal(0.0, 1.0, (64, rows, cols))).astype(np.float32)
-    product = np.zeros(64, dtype=np.float32)
-    product[:8] = 3.0
-    r0, r1, c0, c1 = where
-    fmap[:, r0:r1, c0:c1] = product[:, None, None] + 0.1 * fmap[:, r0:r1, c0:c1]
-    return fmap, product / np.linalg.norm(product)
-
-
-def test_refine_tightens_a_window_onto_its_product() -> None:
-    """The product fills cells rows 2–6, columns 3–7 of a 10 × 10 map (a 400 × 400 photo, 40 px cells);
-    the grid window holds it off-centre with clutter on two sides."""
-    fmap, vector = _map_with_a_product(10, 10, (2, 6, 3, 7))
-    window = Box(80, 40, 240, 240)
-    truth = Box(120, 80, 160, 160)
-    tight = proposals.refine(fmap, (400, 400), window, vector, min_iou=0.3, min_cells=3, pad=0.0)
-    assert tight == truth
-    assert tight.iou(truth) > window.iou(truth)
-    padded = proposals.refine(fmap, (400, 400), window, vector, min_iou=0.3, min_cells=3, pad=0.1)
-    assert padded == Box(104, 64, 192, 192)  # 10 % of 160 px on each side
-
-
-def test_refine_stays_near_its_window() -> None:
-    """A better match elsewhere in the photo does not move the box: it must overlap its window."""
-    fmap, vector = _map_with_a_product(10, 10, (6, 10, 6, 10))
-    window = Box(0, 0, 200, 200)
-    box = proposals.refine(fmap, (400, 400), window, vector, min_iou=0.5, min_cells=3)
-    assert box.iou(window) >= 0.5 * 0.9  # padding may shave a little off the overlap
-    assert box.iou(Box(240, 240, 160, 160)) < 0.1
-    # nothing in reach (a window smaller than any allowed box): the window itself
-    assert proposals.refine(fmap, (400, 400), Box(0, 0, 20, 20), vector, min_iou=0.9, min_cells=3) == Box(
-        0, 0, 20, 20
-    )
-
-
 def test_locate_gives_each_product_of_a_two_product_scene_its_own_region(demo_service, demo_catalog) -> None:
     """A paint tin beside a t-shirt: plain NMS by score spends the crops on look-alikes of one of them;
     with coverage (and the windows moved onto their products) each product is in the top 5 of the
@@ -140,7 +99,7 @@ def test_locate_gives_each_product_of_a_two_product_scene_its_own_region(demo_se
     pair = scenes.queries(len(photos), "multi", seed=3, n_products=(2,))[44]
     assert [files[i].product_id for i in pair.sources] == ["hyperspace-turquoise-paint", "t-shirt-2"]
     assert every_product_found(pair, regions.RegionSettings())
-    plain = dataclasses.replace(regions.RegionSettings(), coverage=0.0, refine=0, merge_within=0.0)
+    plain = dataclasses.replace(regions.RegionSettings(), coverage=0.0, merge_within=0.0)
     assert not every_product_found(pair, plain)
 
     queries = scenes.queries(len(photos), "multi", seed=3)[::3]  # 15 scenes of 2–3 products
@@ -154,18 +113,3 @@ def _own_region_has(groups: list[regions.Group], product_id: str, box: Box) -> b
         return False
     own = max(groups, key=lambda g: g.box.iou(box))
     return own.box.iou(box) >= 0.2 and product_id in [p for p, _ in own.hits[:5]]
-
-
-def test_region_index_hands_out_the_vector_of_the_view_it_matched(demo_service, demo_catalog) -> None:
-    """What refine back-projects: the stored vector of the product's best view seen so far."""
-    from lookalike.catalog import scan
-    from lookalike.eval import augment
-
-    first = scan(demo_catalog)[0]
-    vector = demo_service.encoder.embed_images([augment.to_rgb(augment.open_rgba(first.path))])[0]
-    index = demo_service.region_index()
-    assert index.vector(first.product_id) is None  # not seen yet
-    [(pid, score)] = index.best(vector[None, :])[0]
-    assert pid == first.product_id and score > 0.99
-    stored = index.vector(pid)
-    assert stored is not None and float(stored @ vector) > 0.99

@@ -10,7 +10,8 @@ Candidate windows (squares, tall and wide ones, at three sizes) are scored cheap
 pass at a higher resolution (`pooled_vectors`: the encoder's feature map, mean-pooled over the cells of
 each box) with one batched store query; a few windows are then chosen (`proposals.choose`: by score,
 each paying for the part of it the chosen ones already cover, so every product in the photo gets one),
-the best one is tightened around its product (`proposals.refine`), and they are re-encoded as crops.
+each is moved onto its product (`proposals.merge`: the mean of the windows that found the same
+product), and they are re-encoded as crops.
 A crop still holds clutter in its corners (a product is rarely a rectangle), so its feature map is
 pooled with more weight at the centre (`centre_pool`), and its hits are re-ranked by colour: the
 histogram of the crop's middle against each candidate's stored colour histogram. Clutter and photo
@@ -346,10 +347,6 @@ class RegionIndex(Protocol):
         histogram; empty when the index keeps none."""
         ...
 
-    def vector(self, product_id: str) -> np.ndarray | None:
-        """The stored image vector of the product's best-scoring view so far (None: not seen)."""
-        ...
-
 
 @dataclass(frozen=True)
 class RegionSettings:
@@ -363,12 +360,8 @@ class RegionSettings:
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
     coverage: float = 0.2  # a window pays this × (its part already covered by chosen ones) ** gamma
     coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
-    refine: int = 1  # the first chosen windows tightened around their product (proposals.refine)
-    refine_iou: float = 0.5  # a tightened box overlaps its window at least this much
-    refine_cells: int = 3  # and is at least this many feature-map cells a side
-    refine_pad: float = 0.05  # grown by this much of its size on each side
-    merge_within: float = 0.05  # the other chosen windows move to the mean of the windows that found
-    merge_iou: float = 0.0  # their product within this score (0 = off) and overlap them more than this
+    merge_within: float = 0.08  # a chosen window moves to the mean of the windows that found its
+    merge_iou: float = 0.0  # product within this score (0 = off) and overlap it more than this
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
@@ -413,21 +406,6 @@ def search_box(
     return search_crop(image, box, region_vector(image, box, encoder, s), index, k, s)
 
 
-def _tightened(
-    fmap: np.ndarray,
-    size: tuple[int, int],
-    window: Box,
-    product_id: str,
-    index: RegionIndex,
-    s: RegionSettings,
-) -> Box:
-    """`window` tightened around the product it matched best (unchanged when the index has no vector)."""
-    vector = index.vector(product_id)
-    if vector is None:
-        return window
-    return proposals.refine(fmap, size, window, vector, s.refine_iou, s.refine_cells, s.refine_pad)
-
-
 def locate(
     image: Image.Image,
     encoder: Encoder,
@@ -437,9 +415,9 @@ def locate(
 ) -> Located:
     """Products in `image`, wherever they are in it.
 
-    Grid windows are scored from one feature map (`pool`) in one batched store query; a few
-    windows spread over the photo are chosen (`proposals.choose`), the first tightened around its
-    product (`proposals.refine`), cut out and encoded in one batch with the whole photo; each is
+    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query; a
+    few windows spread over the photo are chosen (`proposals.choose`) and moved onto their products
+    (`proposals.merge`), cut out and encoded in one batch with the whole photo; each is
     searched (crops re-ranked by colour: `search_crop`) and the results fused. Without a feature map
     (another encoder) the square windows are all encoded as crops.
     """
@@ -448,17 +426,11 @@ def locate(
     if has_regions(image.size):
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
-            fmap = encoder.feature_maps([image], s.side, pad=False)[0]
-            best = index.best(pool(fmap, boxes, image.size))
+            best = index.best(pooled_vectors(encoder, image, boxes, s.side))
             chosen = proposals.choose(
                 boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
             )
-            boxes = [
-                _tightened(fmap, image.size, boxes[i], best[i][0][0], index, s)
-                if n < s.refine
-                else proposals.merge(boxes, best, i, s.merge_within, s.merge_iou)
-                for n, i in enumerate(chosen)
-            ]
+            boxes = [proposals.merge(boxes, best, i, s.merge_within, s.merge_iou) for i in chosen]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
     vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)

@@ -819,13 +819,6 @@ class RegionIndex:
         answers = store.search_batch([VectorQuery(v, 1, self.flt) for v in vectors])
         return [self._keep([self.service._hit(p) for p in points]) for points in answers]
 
-    def vector(self, product_id: str) -> np.ndarray | None:
-        hit = self.seen.get(product_id)
-        if hit is None or hit.point_id is None:
-            return None
-        points = self.service.store.retrieve([hit.point_id], with_vectors=True)
-        return points[0].vector if points else None
-
     def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
         store = self.service.store
         points = {self.seen[pid].point_id: pid for pid in product_ids if pid in self.seen}
