@@ -107,6 +107,17 @@ def test_locate_gives_each_product_of_a_two_product_scene_its_own_region(demo_se
     assert found >= 0.6 * len(queries), found
 
 
+def test_merged_windows_stay_inside_the_photo() -> None:
+    """Every window of a real grid, merged with the windows that found the same product: still a box
+    of the photo (the crop is cut from it)."""
+    size = (641, 437)
+    boxes = regions.grid(size, (0.9, 0.7, 0.5), 0.5, (1.0, 0.6, 1.6))
+    best = [[("shoe" if i % 3 else "bag", 0.5 + 0.003 * (i % 17))] for i in range(len(boxes))]
+    for i in range(len(boxes)):
+        merged = proposals.merge(boxes, best, i, within=0.08)
+        assert merged.check(size) == merged
+
+
 def _own_region_has(groups: list[regions.Group], product_id: str, box: Box) -> bool:
     """As benchmarks/regions.py counts it: the region overlapping the product most holds it in its top 5."""
     if not groups:

@@ -130,5 +130,5 @@ def merge(
     edges = np.array(
         [[boxes[j].x, boxes[j].y, boxes[j].x + boxes[j].w, boxes[j].y + boxes[j].h] for j in members]
     )
-    left, top, right, bottom = weights @ edges
-    return Box(round(left), round(top), max(1, round(right - left)), max(1, round(bottom - top)))
+    left, top, right, bottom = (round(float(v)) for v in weights @ edges)  # inside the photo, as they are
+    return Box(left, top, max(1, right - left), max(1, bottom - top))
