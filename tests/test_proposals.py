@@ -114,7 +114,7 @@ def test_merged_windows_stay_inside_the_photo() -> None:
     boxes = regions.grid(size, (0.9, 0.7, 0.5), 0.5, (1.0, 0.6, 1.6))
     best = [[("shoe" if i % 3 else "bag", 0.5 + 0.003 * (i % 17))] for i in range(len(boxes))]
     for i in range(len(boxes)):
-        merged = proposals.merge(boxes, best, i, within=0.08)
+        merged = proposals.merge(boxes, best, i, within=0.05)
         assert merged.check(size) == merged
 
 

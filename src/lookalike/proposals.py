@@ -102,7 +102,7 @@ def merge(
     boxes: Sequence[Box],
     best: Sequence[Sequence[tuple[str, float]]],
     i: int,
-    within: float = 0.08,
+    within: float = 0.05,
     link_iou: float = 0.0,
 ) -> Box:
     """Window i moved to the score-weighted mean of the windows that agree with it: same best product,

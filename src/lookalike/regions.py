@@ -360,7 +360,7 @@ class RegionSettings:
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
     coverage: float = 0.2  # a window pays this × (its part already covered by chosen ones) ** gamma
     coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
-    merge_within: float = 0.08  # a chosen window moves to the mean of the windows that found its
+    merge_within: float = 0.05  # a chosen window moves to the mean of the windows that found its
     merge_iou: float = 0.0  # product within this score (0 = off) and overlap it more than this
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
