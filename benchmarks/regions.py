@@ -199,8 +199,10 @@ def encode_p50(encoder: encoders.Encoder, images: Sequence[Image.Image]) -> floa
     return statistics.median(times)
 
 
+# proposals as before issue 10's proposal work: the best distinct windows by score (plain NMS), as they are
+PLAIN = dataclasses.replace(regions.RegionSettings(), coverage=0.0, merge_within=0.0)
 # the first localisation (stop 15): square windows, 3 crops, mean-pooled, no colour
-FIRST = regions.RegionSettings(aspects=(1.0,), crops=3, centre_sigma=0.0, colour_weight=0.0)
+FIRST = dataclasses.replace(PLAIN, aspects=(1.0,), crops=3, centre_sigma=0.0, colour_weight=0.0)
 
 
 def methods(b: Bench, quick: bool, sweep: Sequence[dict] = ()) -> dict[str, Method]:
@@ -217,14 +219,17 @@ def methods(b: Bench, quick: bool, sweep: Sequence[dict] = ()) -> dict[str, Meth
         "(d) saliency box + crop": b.saliency(224, 0.5, 0.0),
         "(e) pooled@448 → 3 square crops (first version)": b.locate(FIRST),
         "(f) + tall/wide windows, 4 crops": b.locate(
-            dataclasses.replace(regions.RegionSettings(), centre_sigma=0.0, colour_weight=0.0)
+            dataclasses.replace(PLAIN, centre_sigma=0.0, colour_weight=0.0)
         ),
-        "(g) + crops pooled to the centre": b.locate(
-            dataclasses.replace(regions.RegionSettings(), colour_weight=0.0)
+        "(g) + crops pooled to the centre": b.locate(dataclasses.replace(PLAIN, colour_weight=0.0)),
+        "(h) + colour re-ranking": b.locate(PLAIN),
+        "(i) the same, 6 crops (products in this photo)": b.locate(dataclasses.replace(PLAIN, crops=6)),
+        "(j) + crops spread over the photo (coverage)": b.locate(
+            dataclasses.replace(regions.RegionSettings(), merge_within=0.0)
         ),
-        "(h) + colour re-ranking (default)": b.locate(regions.RegionSettings()),
+        "(k) + windows merged onto their product (default)": b.locate(regions.RegionSettings()),
         # what /search/regions does for 3 products: a crop for each and three spare
-        "(i) the same, 6 crops (products in this photo)": b.locate(
+        "(l) the default, 6 crops (products in this photo)": b.locate(
             dataclasses.replace(regions.RegionSettings(), crops=6)
         ),
     }

@@ -8,7 +8,10 @@ photo", `group` keeps the best few regions whose boxes and products differ (non-
 
 Candidate windows (squares, tall and wide ones, at three sizes) are scored cheaply from one forward
 pass at a higher resolution (`pooled_vectors`: the encoder's feature map, mean-pooled over the cells of
-each box) with one batched store query; the best few distinct windows are then re-encoded as crops.
+each box) with one batched store query; a few windows are then chosen (`proposals.choose`: by score,
+each paying for the part of it the chosen ones already cover, so every product in the photo gets one),
+each is moved onto its product (`proposals.merge`: the mean of the windows that found the same
+product), and they are re-encoded as crops.
 A crop still holds clutter in its corners (a product is rarely a rectangle), so its feature map is
 pooled with more weight at the centre (`centre_pool`), and its hits are re-ranked by colour: the
 histogram of the crop's middle against each candidate's stored colour histogram. Clutter and photo
@@ -27,6 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from PIL import Image
 
+from lookalike import proposals
 from lookalike.encoders.base import Encoder, l2_normalise
 from lookalike.errors import LookalikeError
 from lookalike.words import colours
@@ -354,6 +358,10 @@ class RegionSettings:
     overlap: float = 0.5
     crops: int = 4  # distinct windows re-encoded as crops
     nms_iou: float = 0.5  # windows overlapping a chosen one this much are not chosen again
+    coverage: float = 0.2  # a window pays this × (its part already covered by chosen ones) ** gamma
+    coverage_gamma: float = 0.5  # (proposals.choose; 0 coverage = plain NMS by score)
+    merge_within: float = 0.05  # a chosen window moves to the mean of the windows that found its
+    merge_iou: float = 0.0  # product within this score (0 = off) and overlap it more than this
     margin: float = 0.0  # a region must beat the whole photo by this much to win
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
@@ -407,8 +415,9 @@ def locate(
 ) -> Located:
     """Products in `image`, wherever they are in it.
 
-    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query;
-    the best few distinct windows are cut out and encoded in one batch with the whole photo; each is
+    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query; a
+    few windows spread over the photo are chosen (`proposals.choose`) and moved onto their products
+    (`proposals.merge`), cut out and encoded in one batch with the whole photo; each is
     searched (crops re-ranked by colour: `search_crop`) and the results fused. Without a feature map
     (another encoder) the square windows are all encoded as crops.
     """
@@ -417,9 +426,11 @@ def locate(
     if has_regions(image.size):
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
-            pooled = pooled_vectors(encoder, image, boxes, s.side)
-            proposals = [RegionResult(b, h) for b, h in zip(boxes, index.best(pooled), strict=True)]
-            boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
+            best = index.best(pooled_vectors(encoder, image, boxes, s.side))
+            chosen = proposals.choose(
+                boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
+            )
+            boxes = [proposals.merge(boxes, best, i, s.merge_within, s.merge_iou) for i in chosen]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
     vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
