@@ -230,6 +230,8 @@ def photo_vectors(
     With a feature map, crops are pooled towards their centre (`centre_pool`); other encoders
     embed every crop as a photo."""
     parts = ([image] if whole else []) + [image.crop(b.corners()) for b in boxes]
+    if not parts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
     if not isinstance(encoder, FeatureMapEncoder) or sigma <= 0:
         return encoder.embed_images(parts)
     maps = encoder.feature_maps(parts, side, pad=True)
@@ -334,6 +336,10 @@ class RegionIndex(Protocol):
         """(product id, score) best first, one per product."""
         ...
 
+    def search_many(self, vectors: np.ndarray, k: int) -> list[Hits]:
+        """`search` for each of many vectors (the whole photo and its crops), in one store query."""
+        ...
+
     def best(self, vectors: np.ndarray) -> list[Hits]:
         """The best product for each of many vectors (proposal windows), in one store query."""
         ...
@@ -341,6 +347,12 @@ class RegionIndex(Protocol):
     def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
         """Cosine of `histogram` (lookalike.words.colours) with each product's stored colour
         histogram; empty when the index keeps none."""
+        ...
+
+    def colours_many(
+        self, histograms: Sequence[np.ndarray], product_ids: Sequence[Sequence[str]]
+    ) -> list[dict[str, float]]:
+        """`colours` for each histogram and its candidates, in one store query."""
         ...
 
 
@@ -358,6 +370,8 @@ class RegionSettings:
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
     colour_margin: float = 0.2  # the region's colours are counted without this much of each side
+    crop_side: int = 224  # px a crop is encoded at (the index's photos: 224)
+    whole_from_proposals: bool = False  # the whole photo's vector = the proposal pass's map, mean-pooled
 
 
 @dataclass(frozen=True)
@@ -370,11 +384,22 @@ def search_crop(
     image: Image.Image, box: Box, vector: np.ndarray, index: RegionIndex, k: int, s: RegionSettings
 ) -> Hits:
     """One region's ranking: its vector's hits, re-ranked by the colours of its middle."""
-    hits = index.search(vector, k)
-    if s.colour_weight <= 0 or not hits:
-        return hits
-    histogram = colours.histogram(middle(image.crop(box.corners()), s.colour_margin), size=32)
-    return recoloured(hits, index.colours(histogram, [pid for pid, _ in hits]), s.colour_weight)
+    return by_colour(image, [box], [index.search(vector, k)], index, s)[0]
+
+
+def by_colour(
+    image: Image.Image, boxes: Sequence[Box], hits: Sequence[Hits], index: RegionIndex, s: RegionSettings
+) -> list[Hits]:
+    """Each region's hits re-ranked by the colours of its middle (one store query for all)."""
+    if s.colour_weight <= 0:
+        return list(hits)
+    asked = [i for i, h in enumerate(hits) if h]
+    histograms = [colours.histogram(middle(image.crop(boxes[i].corners()), s.colour_margin), 32) for i in asked]
+    found = index.colours_many(histograms, [[pid for pid, _ in hits[i]] for i in asked])
+    out = list(hits)
+    for i, similarity in zip(asked, found, strict=True):
+        out[i] = recoloured(hits[i], similarity, s.colour_weight)
+    return out
 
 
 def region_vector(
@@ -382,7 +407,7 @@ def region_vector(
 ) -> np.ndarray:
     """The vector `locate` gives the crop `box` (pooled towards its middle)."""
     s = settings or RegionSettings()
-    return photo_vectors(encoder, image, [box], s.centre_sigma, whole=False)[0]
+    return photo_vectors(encoder, image, [box], s.centre_sigma, whole=False, side=s.crop_side)[0]
 
 
 def search_box(
@@ -414,17 +439,22 @@ def locate(
     """
     s = settings or RegionSettings()
     boxes = []
+    whole = None  # the whole photo's vector, when the proposal pass gives it
     if has_regions(image.size):
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
-            pooled = pooled_vectors(encoder, image, boxes, s.side)
+            fmap = encoder.feature_maps([image], s.side, pad=False)[0]
+            pooled = pool(fmap, boxes, image.size)
+            if s.whole_from_proposals:
+                whole = l2_normalise(fmap.mean(axis=(1, 2))[None, :])
             proposals = [RegionResult(b, h) for b, h in zip(boxes, index.best(pooled), strict=True)]
             boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
-    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
-    results = [RegionResult(None, index.search(vectors[0], top_k))] + [
-        RegionResult(b, search_crop(image, b, v, index, top_k, s))
-        for v, b in zip(vectors[1:], boxes, strict=True)
-    ]
+    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma, whole is None, s.crop_side)
+    if whole is not None:
+        vectors = np.concatenate([whole, vectors])
+    hits = index.search_many(vectors, top_k)  # the whole photo, then each crop
+    crops = by_colour(image, boxes, hits[1:], index, s)
+    results = [RegionResult(None, hits[0])] + [RegionResult(b, h) for b, h in zip(boxes, crops, strict=True)]
     return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3))
