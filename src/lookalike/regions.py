@@ -185,16 +185,15 @@ def pool(fmap: np.ndarray, boxes: Sequence[Box], image_size: tuple[int, int]) ->
     """
     W, H = image_size
     _, rows, cols = fmap.shape
-    out = np.empty((len(boxes), fmap.shape[0]), dtype=np.float32)
-    # integral image: each box's sum in four lookups
-    integral = np.zeros((fmap.shape[0], rows + 1, cols + 1), dtype=np.float64)
-    integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
-    for i, b in enumerate(boxes):
-        c0, c1 = cell_span(b.x, b.w, W, cols)
-        r0, r1 = cell_span(b.y, b.h, H, rows)
-        s = integral[:, r1, c1] - integral[:, r0, c1] - integral[:, r1, c0] + integral[:, r0, c0]
-        out[i] = s / ((r1 - r0) * (c1 - c0))
-    return l2_normalise(out)
+    if not boxes:
+        return np.zeros((0, fmap.shape[0]), dtype=np.float32)
+    # integral image: each box's sum in four lookups, all boxes at once
+    integral = np.zeros((rows + 1, cols + 1, fmap.shape[0]), dtype=np.float64)
+    integral[1:, 1:] = fmap.transpose(1, 2, 0).cumsum(0).cumsum(1)
+    c0, c1 = np.array([cell_span(b.x, b.w, W, cols) for b in boxes]).T
+    r0, r1 = np.array([cell_span(b.y, b.h, H, rows) for b in boxes]).T
+    sums = integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+    return l2_normalise((sums / ((r1 - r0) * (c1 - c0))[:, None]).astype(np.float32))
 
 
 def pooled_vectors(
