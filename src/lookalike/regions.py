@@ -222,9 +222,10 @@ def photo_vectors(
     sigma: float,
     whole: bool = True,
     side: int = 224,
+    pad: bool = True,
 ) -> np.ndarray:
     """The whole photo's vector first (as `embed_images` gives it; left out when not `whole`), then
-    each box's crop, in one batch.
+    each box's crop, in one batch (pad=False: each crop at its own shape, longer side `side`).
 
     With a feature map, crops are pooled towards their centre (`centre_pool`); other encoders
     embed every crop as a photo."""
@@ -233,7 +234,11 @@ def photo_vectors(
         return np.zeros((0, encoder.dim), dtype=np.float32)
     if not isinstance(encoder, FeatureMapEncoder) or sigma <= 0:
         return encoder.embed_images(parts)
-    maps = encoder.feature_maps(parts, side, pad=True)
+    if pad:
+        maps = encoder.feature_maps(parts, side, pad=True)
+    else:  # crops at their own shape (one pass each); the whole photo padded as the index's photos
+        maps = encoder.feature_maps(parts[:1], side, pad=True) if whole else []
+        maps += encoder.feature_maps(parts[1:] if whole else parts, side, pad=False)
     vectors = [centre_pool(m, sigma) for m in (maps[1:] if whole else maps)]
     if whole:
         vectors.insert(0, l2_normalise(maps[0].mean(axis=(1, 2))[None, :])[0])
@@ -371,6 +376,7 @@ class RegionSettings:
     colour_margin: float = 0.2  # the region's colours are counted without this much of each side
     crop_side: int = 224  # px a crop is encoded at (the index's photos: 224)
     whole_from_proposals: bool = False  # the whole photo's vector = the proposal pass's map, mean-pooled
+    crop_pad: bool = True  # crops padded to a white square (as indexed photos are); False: their own shape
 
 
 @dataclass(frozen=True)
@@ -406,7 +412,7 @@ def region_vector(
 ) -> np.ndarray:
     """The vector `locate` gives the crop `box` (pooled towards its middle)."""
     s = settings or RegionSettings()
-    return photo_vectors(encoder, image, [box], s.centre_sigma, whole=False, side=s.crop_side)[0]
+    return photo_vectors(encoder, image, [box], s.centre_sigma, False, s.crop_side, s.crop_pad)[0]
 
 
 def search_box(
@@ -450,7 +456,7 @@ def locate(
             boxes = [g.box for g in group(proposals, max_products=s.crops, iou=s.nms_iou)]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
-    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma, whole is None, s.crop_side)
+    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma, whole is None, s.crop_side, s.crop_pad)
     if whole is not None:
         vectors = np.concatenate([whole, vectors])
     hits = index.search_many(vectors, top_k)  # the whole photo, then each crop
