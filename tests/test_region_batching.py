@@ -72,3 +72,21 @@ def test_a_crop_is_encoded_at_crop_side(demo_service, photos) -> None:
     at_160 = regions.region_vector(img, box, demo_service.encoder, small)
     assert at_160.shape == at_224.shape and np.linalg.norm(at_160) == pytest.approx(1.0, abs=1e-5)
     assert 0.5 < float(at_160 @ at_224) < 0.9999  # the same crop, seen at another size
+
+
+def test_located_keeps_each_searched_vector_for_photo_and_words(demo_service, photos) -> None:
+    """Photo + words with region auto reuses the winning region's vector instead of encoding it again:
+    the kept vectors are what a fresh encode of the whole photo or of that box gives."""
+    from lookalike.eval import scenes
+
+    files, images = photos
+    q = scenes.queries(len(files), "single", seed=3)[0]
+    scene = scenes.render(q, images).image
+    found = regions.locate(scene, demo_service.encoder, demo_service.region_index(), 5)
+    boxes = [b for b in found.vectors if b is not None]
+    assert None in found.vectors and boxes and found.matches[0].box in found.vectors
+    whole = demo_service.encoder.embed_images([scene])[0]
+    assert float(found.vectors[None] @ whole) == pytest.approx(1.0, abs=1e-4)
+    for box in boxes:
+        again = regions.region_vector(scene, box, demo_service.encoder)
+        assert float(found.vectors[box] @ again) == pytest.approx(1.0, abs=1e-4)

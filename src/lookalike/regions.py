@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -383,6 +383,7 @@ class RegionSettings:
 class Located:
     matches: list[ProductMatch]  # products best first, each with where it matched
     groups: list[Group]  # one region per distinct product seen (for "products in this photo")
+    vectors: dict[Box | None, np.ndarray] = field(default_factory=dict)  # each searched region's (None: whole)
 
 
 def search_crop(
@@ -462,4 +463,5 @@ def locate(
     hits = index.search_many(vectors, top_k)  # the whole photo, then each crop
     crops = by_colour(image, boxes, hits[1:], index, s)
     results = [RegionResult(None, hits[0])] + [RegionResult(b, h) for b, h in zip(boxes, crops, strict=True)]
-    return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3))
+    searched = dict(zip([None, *boxes], vectors, strict=True))
+    return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3), searched)

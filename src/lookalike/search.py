@@ -446,7 +446,10 @@ class SearchService:
         and that part's box (None: the whole photo)."""
         if where == AUTO:
             located, _ = self._locate(image, name, img, 1, category, shop)
-            where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
+            best = located.matches[0].box if located.matches else None
+            if best in located.vectors:  # locate encoded it already
+                return located.vectors[best], best
+            where = best or WHOLE
         if not isinstance(where, Box):
             return self._model_call(image, name, lambda: self.encoder.embed_images([img])[0]), None
         box = where
