@@ -33,8 +33,8 @@ def test_search_many_equals_one_search_per_vector(demo_service, photos) -> None:
         assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-5)
 
 
-def test_search_many_fetches_more_when_the_first_points_hold_too_few_products(demo_service, photos) -> None:
-    """k = all products: the first k × 3 points cannot be enough on their own, and every product still comes."""
+def test_search_many_gives_each_product_once(demo_service, photos) -> None:
+    """k = every product of the catalog (several have more than one photo): each comes exactly once."""
     files, images = photos
     n = len({f.product_id for f in files})
     vector = demo_service.encoder.embed_images(images[:1])

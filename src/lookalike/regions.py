@@ -383,7 +383,7 @@ class RegionSettings:
 class Located:
     matches: list[ProductMatch]  # products best first, each with where it matched
     groups: list[Group]  # one region per distinct product seen (for "products in this photo")
-    vectors: dict[Box | None, np.ndarray] = field(default_factory=dict)  # each searched region's (None: whole)
+    vectors: dict[Box | None, np.ndarray] = field(default_factory=dict)  # each region searched; None: whole
 
 
 def search_crop(
@@ -400,7 +400,8 @@ def by_colour(
     if s.colour_weight <= 0:
         return list(hits)
     asked = [i for i, h in enumerate(hits) if h]
-    histograms = [colours.histogram(middle(image.crop(boxes[i].corners()), s.colour_margin), 32) for i in asked]
+    crops = [middle(image.crop(boxes[i].corners()), s.colour_margin) for i in asked]
+    histograms = [colours.histogram(c, size=32) for c in crops]
     found = index.colours_many(histograms, [[pid for pid, _ in hits[i]] for i in asked])
     out = list(hits)
     for i, similarity in zip(asked, found, strict=True):
