@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -189,16 +189,15 @@ def pool(fmap: np.ndarray, boxes: Sequence[Box], image_size: tuple[int, int]) ->
     """
     W, H = image_size
     _, rows, cols = fmap.shape
-    out = np.empty((len(boxes), fmap.shape[0]), dtype=np.float32)
-    # integral image: each box's sum in four lookups
-    integral = np.zeros((fmap.shape[0], rows + 1, cols + 1), dtype=np.float64)
-    integral[:, 1:, 1:] = fmap.cumsum(1).cumsum(2)
-    for i, b in enumerate(boxes):
-        c0, c1 = cell_span(b.x, b.w, W, cols)
-        r0, r1 = cell_span(b.y, b.h, H, rows)
-        s = integral[:, r1, c1] - integral[:, r0, c1] - integral[:, r1, c0] + integral[:, r0, c0]
-        out[i] = s / ((r1 - r0) * (c1 - c0))
-    return l2_normalise(out)
+    if not boxes:
+        return np.zeros((0, fmap.shape[0]), dtype=np.float32)
+    # integral image: each box's sum in four lookups, all boxes at once
+    integral = np.zeros((rows + 1, cols + 1, fmap.shape[0]), dtype=np.float64)
+    integral[1:, 1:] = fmap.transpose(1, 2, 0).cumsum(0).cumsum(1)
+    c0, c1 = np.array([cell_span(b.x, b.w, W, cols) for b in boxes]).T
+    r0, r1 = np.array([cell_span(b.y, b.h, H, rows) for b in boxes]).T
+    sums = integral[r1, c1] - integral[r0, c1] - integral[r1, c0] + integral[r0, c0]
+    return l2_normalise((sums / ((r1 - r0) * (c1 - c0))[:, None]).astype(np.float32))
 
 
 def pooled_vectors(
@@ -227,16 +226,23 @@ def photo_vectors(
     sigma: float,
     whole: bool = True,
     side: int = 224,
+    pad: bool = True,
 ) -> np.ndarray:
     """The whole photo's vector first (as `embed_images` gives it; left out when not `whole`), then
-    each box's crop, in one batch.
+    each box's crop, in one batch (pad=False: each crop at its own shape, longer side `side`).
 
     With a feature map, crops are pooled towards their centre (`centre_pool`); other encoders
     embed every crop as a photo."""
     parts = ([image] if whole else []) + [image.crop(b.corners()) for b in boxes]
+    if not parts:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
     if not isinstance(encoder, FeatureMapEncoder) or sigma <= 0:
         return encoder.embed_images(parts)
-    maps = encoder.feature_maps(parts, side, pad=True)
+    if pad:
+        maps = encoder.feature_maps(parts, side, pad=True)
+    else:  # crops at their own shape (one pass each); the whole photo padded as the index's photos
+        maps = encoder.feature_maps(parts[:1], side, pad=True) if whole else []
+        maps += encoder.feature_maps(parts[1:] if whole else parts, side, pad=False)
     vectors = [centre_pool(m, sigma) for m in (maps[1:] if whole else maps)]
     if whole:
         vectors.insert(0, l2_normalise(maps[0].mean(axis=(1, 2))[None, :])[0])
@@ -338,6 +344,10 @@ class RegionIndex(Protocol):
         """(product id, score) best first, one per product."""
         ...
 
+    def search_many(self, vectors: np.ndarray, k: int) -> list[Hits]:
+        """`search` for each of many vectors (the whole photo and its crops), in one store query."""
+        ...
+
     def best(self, vectors: np.ndarray) -> list[Hits]:
         """The best product for each of many vectors (proposal windows), in one store query."""
         ...
@@ -345,6 +355,12 @@ class RegionIndex(Protocol):
     def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
         """Cosine of `histogram` (lookalike.words.colours) with each product's stored colour
         histogram; empty when the index keeps none."""
+        ...
+
+    def colours_many(
+        self, histograms: Sequence[np.ndarray], product_ids: Sequence[Sequence[str]]
+    ) -> list[dict[str, float]]:
+        """`colours` for each histogram and its candidates, in one store query."""
         ...
 
 
@@ -366,23 +382,39 @@ class RegionSettings:
     centre_sigma: float = 0.25  # crop pooling: Gaussian weight around the middle (0 = plain mean)
     colour_weight: float = 0.1  # share of a region's score that is colour similarity (0 = off)
     colour_margin: float = 0.2  # the region's colours are counted without this much of each side
+    crop_side: int = 224  # px a crop is encoded at (the index's photos: 224)
+    whole_from_proposals: bool = False  # the whole photo's vector = the proposal pass's map, mean-pooled
+    crop_pad: bool = True  # crops padded to a white square (as indexed photos are); False: their own shape
 
 
 @dataclass(frozen=True)
 class Located:
     matches: list[ProductMatch]  # products best first, each with where it matched
     groups: list[Group]  # one region per distinct product seen (for "products in this photo")
+    vectors: dict[Box | None, np.ndarray] = field(default_factory=dict)  # each region searched; None: whole
 
 
 def search_crop(
     image: Image.Image, box: Box, vector: np.ndarray, index: RegionIndex, k: int, s: RegionSettings
 ) -> Hits:
     """One region's ranking: its vector's hits, re-ranked by the colours of its middle."""
-    hits = index.search(vector, k)
-    if s.colour_weight <= 0 or not hits:
-        return hits
-    histogram = colours.histogram(middle(image.crop(box.corners()), s.colour_margin), size=32)
-    return recoloured(hits, index.colours(histogram, [pid for pid, _ in hits]), s.colour_weight)
+    return by_colour(image, [box], [index.search(vector, k)], index, s)[0]
+
+
+def by_colour(
+    image: Image.Image, boxes: Sequence[Box], hits: Sequence[Hits], index: RegionIndex, s: RegionSettings
+) -> list[Hits]:
+    """Each region's hits re-ranked by the colours of its middle (one store query for all)."""
+    if s.colour_weight <= 0:
+        return list(hits)
+    asked = [i for i, h in enumerate(hits) if h]
+    crops = [middle(image.crop(boxes[i].corners()), s.colour_margin) for i in asked]
+    histograms = [colours.histogram(c, size=32) for c in crops]
+    found = index.colours_many(histograms, [[pid for pid, _ in hits[i]] for i in asked])
+    out = list(hits)
+    for i, similarity in zip(asked, found, strict=True):
+        out[i] = recoloured(hits[i], similarity, s.colour_weight)
+    return out
 
 
 def region_vector(
@@ -390,7 +422,7 @@ def region_vector(
 ) -> np.ndarray:
     """The vector `locate` gives the crop `box` (pooled towards its middle)."""
     s = settings or RegionSettings()
-    return photo_vectors(encoder, image, [box], s.centre_sigma, whole=False)[0]
+    return photo_vectors(encoder, image, [box], s.centre_sigma, False, s.crop_side, s.crop_pad)[0]
 
 
 def search_box(
@@ -423,19 +455,25 @@ def locate(
     """
     s = settings or RegionSettings()
     boxes = []
+    whole = None  # the whole photo's vector, when the proposal pass gives it
     if has_regions(image.size):
         if isinstance(encoder, FeatureMapEncoder):
             boxes = grid(image.size, s.scales, s.overlap, s.aspects)
-            best = index.best(pooled_vectors(encoder, image, boxes, s.side))
+            fmap = encoder.feature_maps([image], s.side, pad=False)[0]
+            if s.whole_from_proposals:
+                whole = l2_normalise(fmap.mean(axis=(1, 2))[None, :])
+            best = index.best(pool(fmap, boxes, image.size))
             chosen = proposals.choose(
                 boxes, best, image.size, s.crops, s.nms_iou, s.coverage, s.coverage_gamma
             )
             boxes = [proposals.merge(boxes, best, i, s.merge_within, s.merge_iou) for i in chosen]
         else:
             boxes = grid(image.size, s.scales, s.overlap)
-    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma)
-    results = [RegionResult(None, index.search(vectors[0], top_k))] + [
-        RegionResult(b, search_crop(image, b, v, index, top_k, s))
-        for v, b in zip(vectors[1:], boxes, strict=True)
-    ]
-    return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3))
+    vectors = photo_vectors(encoder, image, boxes, s.centre_sigma, whole is None, s.crop_side, s.crop_pad)
+    if whole is not None:
+        vectors = np.concatenate([whole, vectors])
+    hits = index.search_many(vectors, top_k)  # the whole photo, then each crop
+    crops = by_colour(image, boxes, hits[1:], index, s)
+    results = [RegionResult(None, hits[0])] + [RegionResult(b, h) for b, h in zip(boxes, crops, strict=True)]
+    searched = dict(zip([None, *boxes], vectors, strict=True))
+    return Located(fuse(results, s.margin, top_k), group(results, max_products=3, iou=0.3), searched)

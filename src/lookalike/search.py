@@ -446,7 +446,10 @@ class SearchService:
         and that part's box (None: the whole photo)."""
         if where == AUTO:
             located, _ = self._locate(image, name, img, 1, category, shop)
-            where = located.matches[0].box if located.matches and located.matches[0].box else WHOLE
+            best = located.matches[0].box if located.matches else None
+            if best in located.vectors:  # locate encoded it already
+                return located.vectors[best], best
+            where = best or WHOLE
         if not isinstance(where, Box):
             return self._model_call(image, name, lambda: self.encoder.embed_images([img])[0]), None
         box = where
@@ -814,16 +817,52 @@ class RegionIndex:
         shape = ResultShape(shop=f.shop)
         return self._keep(self.service.search_vector(vector, top_k=k, category=f.category, shape=shape))
 
+    def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """`search` for each vector, in one store query (the whole photo and its crops)."""
+        store, first = self.service.store, k * 3
+        answers = store.search_batch([VectorQuery(v, first, self.flt) for v in vectors])
+        out = []
+        for vector, points in zip(vectors, answers, strict=True):
+            # as in search_batch: _best_per_product asks for k * 3 points first (the batch answered
+            # that) and more only when those hold too few distinct products, then searching alone
+            def query(limit: int, vector=vector, points=points) -> list[ScoredPoint]:
+                return points if limit == first else store.search(vector, limit, self.flt)
+
+            out.append(self._keep(self.service._best_per_product(query, k)))
+        return out
+
     def best(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
         store = self.service.store
         answers = store.search_batch([VectorQuery(v, 1, self.flt) for v in vectors])
-        return [self._keep([self.service._hit(p) for p in points]) for points in answers]
+        out = []
+        for points in answers:  # a Product record only for a product's best point so far (~15 µs each)
+            for p in points:
+                pid = str(p.payload["product_id"])
+                if pid not in self.seen or p.score > self.seen[pid].score:
+                    self.seen[pid] = self.service._hit(p)
+            out.append([(str(p.payload["product_id"]), p.score) for p in points])
+        return out
 
     def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
+        return self.colours_many([histogram], [product_ids])[0]
+
+    def colours_many(
+        self, histograms: Sequence[np.ndarray], product_ids: Sequence[Sequence[str]]
+    ) -> list[dict[str, float]]:
+        """`colours` for each (histogram, candidates) pair, in one store query."""
         store = self.service.store
-        points = {self.seen[pid].point_id: pid for pid in product_ids if pid in self.seen}
-        if word_vectors.COLOUR not in store.schema.vectors or not points:
-            return {}
-        only = PointFilter(ids=tuple(points))
-        found = store.search(histogram, len(points), only, using=word_vectors.COLOUR)
-        return {points[p.id]: p.score for p in found}
+        out: list[dict[str, float]] = [{} for _ in histograms]
+        if word_vectors.COLOUR not in store.schema.vectors:
+            return out
+        asked: list[tuple[int, dict[str, str]]] = []
+        for i, pids in enumerate(product_ids):
+            points = {self.seen[pid].point_id: pid for pid in pids if pid in self.seen}
+            if points:
+                asked.append((i, points))
+        queries = [
+            VectorQuery(histograms[i], len(points), PointFilter(ids=tuple(points)), using=word_vectors.COLOUR)
+            for i, points in asked
+        ]
+        for (i, points), found in zip(asked, store.search_batch(queries), strict=True):
+            out[i] = {points[p.id]: p.score for p in found}
+        return out

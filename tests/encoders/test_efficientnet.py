@@ -29,6 +29,17 @@ def test_batched_equals_one_by_one_and_is_deterministic(encoder, demo_catalog) -
     np.testing.assert_allclose(encoder.embed_images(images), batched, atol=1e-6)
 
 
+def test_class_head_is_the_same_for_a_query_and_a_large_batch(encoder, demo_catalog) -> None:
+    """A few rows take einsum (no BLAS threads), a large batch BLAS: the same probabilities either way."""
+    from lookalike.encoders.efficientnet import SMALL_BATCH
+
+    images = [load_image(p) for p in sorted(demo_catalog.rglob("*.png"))[: SMALL_BATCH + 2]]
+    _, large = encoder.embed_and_classify(images)
+    _, small = encoder.embed_and_classify(images[:2])
+    np.testing.assert_allclose(small, large[:2], atol=1e-5)
+    np.testing.assert_allclose(small.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_weights_are_pretrained_not_random(encoder) -> None:
     """Random weights map different images to near-identical directions; trained ones separate them."""
 
