@@ -81,7 +81,8 @@ class Bench:
         def run(img: Image.Image) -> Outcome:
             boxes = regions.grid(img.size, scales, overlap)
             whole = self.encoder.embed_images([img])
-            vecs = regions.pooled_vectors(self.encoder, img, boxes, side)  # type: ignore[arg-type]
+            fmap = self.encoder.feature_maps([img], side, pad=False)[0]  # type: ignore[attr-defined]
+            vecs = regions.pool(fmap, boxes, img.size)
             res = self.results(np.concatenate([whole, vecs]), [None, *boxes])
             return _outcome(res, margin)
 

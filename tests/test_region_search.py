@@ -73,7 +73,7 @@ def test_colour_similarity_comes_from_the_stored_histograms(demo_service, photos
     for pid in ("blue-hoodie", "white-hoodie"):  # the index knows a product once a search returned it
         index.search(demo_service.encoder.embed_images([by_id[pid]])[0], 3)
     own = colours.histogram(demo_service.encoder.prepare(by_id["blue-hoodie"]))
-    sims = index.colours(own, ["blue-hoodie", "white-hoodie", "not-seen"])
+    [sims] = index.colours_many([own], [["blue-hoodie", "white-hoodie", "not-seen"]])
     assert sims["blue-hoodie"] == pytest.approx(1.0, abs=1e-3)
     assert sims["white-hoodie"] < 0.8 and "not-seen" not in sims
 

@@ -7,7 +7,7 @@ answer also says *where* the product was (a `Box` in query pixels). For "which p
 photo", `group` keeps the best few regions whose boxes and products differ (non-maximum suppression).
 
 Candidate windows (squares, tall and wide ones, at three sizes) are scored cheaply from one forward
-pass at a higher resolution (`pooled_vectors`: the encoder's feature map, mean-pooled over the cells of
+pass at a higher resolution (`pool`: the encoder's feature map, mean-pooled over the cells of
 each box) with one batched store query; a few windows are then chosen (`proposals.choose`: by score,
 each paying for the part of it the chosen ones already cover, so every product in the photo gets one),
 each is moved onto its product (`proposals.merge`: the mean of the windows that found the same
@@ -200,14 +200,6 @@ def pool(fmap: np.ndarray, boxes: Sequence[Box], image_size: tuple[int, int]) ->
     return l2_normalise((sums / ((r1 - r0) * (c1 - c0))[:, None]).astype(np.float32))
 
 
-def pooled_vectors(
-    encoder: FeatureMapEncoder, image: Image.Image, boxes: Sequence[Box], side: int
-) -> np.ndarray:
-    """One forward pass of `image` at `side` px (longer side), then one pooled vector per box."""
-    fmap = encoder.feature_maps([image], side, pad=False)[0]
-    return pool(fmap, boxes, image.size)
-
-
 def centre_pool(fmap: np.ndarray, sigma: float) -> np.ndarray:
     """One L2-normalised vector from a [channels, rows, cols] map, cells weighted by a Gaussian around
     the middle (`sigma` in fractions of the map's side): the product, not the clutter in the corners."""
@@ -352,15 +344,11 @@ class RegionIndex(Protocol):
         """The best product for each of many vectors (proposal windows), in one store query."""
         ...
 
-    def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
-        """Cosine of `histogram` (lookalike.words.colours) with each product's stored colour
-        histogram; empty when the index keeps none."""
-        ...
-
     def colours_many(
         self, histograms: Sequence[np.ndarray], product_ids: Sequence[Sequence[str]]
     ) -> list[dict[str, float]]:
-        """`colours` for each histogram and its candidates, in one store query."""
+        """For each histogram (lookalike.words.colours), its cosine with each of its candidate
+        products' stored colour histograms, in one store query; empty when the index keeps none."""
         ...
 
 
@@ -447,10 +435,10 @@ def locate(
 ) -> Located:
     """Products in `image`, wherever they are in it.
 
-    Grid windows are scored from one feature map (`pooled_vectors`) in one batched store query; a
+    Grid windows are scored from one feature map (`pool`) in one batched store query; a
     few windows spread over the photo are chosen (`proposals.choose`) and moved onto their products
     (`proposals.merge`), cut out and encoded in one batch with the whole photo; each is
-    searched (crops re-ranked by colour: `search_crop`) and the results fused. Without a feature map
+    searched (crops re-ranked by colour: `by_colour`) and the results fused. Without a feature map
     (another encoder) the square windows are all encoded as crops.
     """
     s = settings or RegionSettings()

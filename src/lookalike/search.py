@@ -843,9 +843,6 @@ class RegionIndex:
             out.append([(str(p.payload["product_id"]), p.score) for p in points])
         return out
 
-    def colours(self, histogram: np.ndarray, product_ids: Sequence[str]) -> dict[str, float]:
-        return self.colours_many([histogram], [product_ids])[0]
-
     def colours_many(
         self, histograms: Sequence[np.ndarray], product_ids: Sequence[Sequence[str]]
     ) -> list[dict[str, float]]:
