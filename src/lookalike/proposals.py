@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -113,8 +114,6 @@ def merge(
     neighbours that found the same product hold other parts; their mean sits on the product (weighted
     box fusion). `within` 0 leaves the window as it is.
     """
-    from lookalike.regions import Box  # regions imports this module
-
     window = boxes[i]
     if within <= 0 or not best[i]:
         return window
@@ -132,4 +131,4 @@ def merge(
         [[boxes[j].x, boxes[j].y, boxes[j].x + boxes[j].w, boxes[j].y + boxes[j].h] for j in members]
     )
     left, top, right, bottom = (round(float(v)) for v in weights @ edges)  # inside the photo, as they are
-    return Box(left, top, max(1, right - left), max(1, bottom - top))
+    return replace(window, x=left, y=top, w=max(1, right - left), h=max(1, bottom - top))

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 MAX_TOP_K = 1000
 MAX_EXAMPLES = 32  # product ids one 'similar' query may name (each is read from the store)
 MAX_FETCH = 20_000  # points one query may pull while collecting distinct products
+FIRST_PAGE = 3  # points per product asked first when collecting distinct products (more if too few)
 MAX_REGIONS = 5  # product regions one "products in this photo" query may return
 POOL = 4  # candidates per result that families collapse and diverse results are picked from
 ImageInput = Image.Image | bytes | str | Path
@@ -344,13 +345,8 @@ class SearchService:
                 searches.append((i, vector))
         shapes = {i: queries[i].shape or ResultShape() for i, _ in searches}
         flts = {i: PointFilter(category=queries[i].category, shop=shapes[i].shop) for i, _ in searches}
-        first = self.store.search_batch([VectorQuery(v, queries[i].top_k * 3, flts[i]) for i, v in searches])
-        for (i, vector), points in zip(searches, first, strict=True):
-            # _best_per_product asks for top_k * 3 points first: the batch answered that; it asks for
-            # more only when those hold too few distinct products, and then searches on its own
-            def query(limit: int, vector=vector, points=points, flt=flts[i], first=queries[i].top_k * 3):
-                return points if limit == first else self.store.search(vector, limit, flt)
-
+        pages = self._first_pages([(v, queries[i].top_k, flts[i]) for i, v in searches])
+        for (i, _), query in zip(searches, pages, strict=True):
             q = queries[i]
             hits = self._results(query, q.top_k, flts[i], shapes[i])
             answers[i] = self._judged(hits)
@@ -680,7 +676,7 @@ class SearchService:
         key: Callable[[Product], str] | None = None,
     ) -> list[Hit]:
         """Best view per product (per `key`): fetch more points than asked until top_k distinct ones."""
-        limit = top_k * 3
+        limit = top_k * FIRST_PAGE
         while True:
             points = query(limit)
             hits: dict[str, Hit] = {}
@@ -701,6 +697,25 @@ class SearchService:
             if len(hits) >= top_k or len(points) < limit or limit >= MAX_FETCH:
                 return list(hits.values())[:top_k]  # at MAX_FETCH: fewer products than asked, never unbounded
             limit = min(limit * 4, MAX_FETCH)
+
+    def _first_pages(
+        self, asks: Sequence[tuple[np.ndarray, int, PointFilter]]
+    ) -> list[Callable[[int], list[ScoredPoint]]]:
+        """For each (vector, top_k, filter), a point query as `_best_per_product` takes it, whose first
+        page (top_k × FIRST_PAGE) all come from one store batch; a larger page searches that vector
+        alone (only when the first held too few distinct products)."""
+        firsts = [top_k * FIRST_PAGE for _, top_k, _ in asks]
+        pages = self.store.search_batch(
+            [VectorQuery(v, first, flt) for (v, _, flt), first in zip(asks, firsts, strict=True)]
+        )
+        queries = []
+        for (vector, _, flt), first, points in zip(asks, firsts, pages, strict=True):
+
+            def query(limit: int, vector=vector, flt=flt, first=first, points=points) -> list[ScoredPoint]:
+                return points if limit == first else self.store.search(vector, limit, flt)
+
+            queries.append(query)
+        return queries
 
     @staticmethod
     def _hit(p: ScoredPoint) -> Hit:
@@ -819,17 +834,9 @@ class RegionIndex:
 
     def search_many(self, vectors: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
         """`search` for each vector, in one store query (the whole photo and its crops)."""
-        store, first = self.service.store, k * 3
-        answers = store.search_batch([VectorQuery(v, first, self.flt) for v in vectors])
-        out = []
-        for vector, points in zip(vectors, answers, strict=True):
-            # as in search_batch: _best_per_product asks for k * 3 points first (the batch answered
-            # that) and more only when those hold too few distinct products, then searching alone
-            def query(limit: int, vector=vector, points=points) -> list[ScoredPoint]:
-                return points if limit == first else store.search(vector, limit, self.flt)
-
-            out.append(self._keep(self.service._best_per_product(query, k)))
-        return out
+        service = self.service
+        pages = service._first_pages([(v, k, self.flt) for v in vectors])
+        return [self._keep(service._best_per_product(query, k)) for query in pages]
 
     def best(self, vectors: np.ndarray) -> list[list[tuple[str, float]]]:
         store = self.service.store
